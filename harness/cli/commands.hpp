@@ -1,0 +1,18 @@
+// The sentbench subcommands: each file adds one to the CLI11 app and returns the action to run.
+#pragma once
+
+#include <functional>
+
+#include <CLI/CLI.hpp>
+
+namespace sentbench::cli {
+
+// What a subcommand runs after parsing; returns the process exit code.
+using Action = std::function<int()>;
+
+void add_run_commands(CLI::App& app, Action& action);  // run, train, eval
+void add_validate_command(CLI::App& app, Action& action);
+void add_plugins_command(CLI::App& app, Action& action);
+void add_version_command(CLI::App& app, Action& action);
+
+}  // namespace sentbench::cli

@@ -1,0 +1,64 @@
+// Encoder: the interface every encoder backend plugin implements — texts in, vectors out.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <ATen/core/Tensor.h>
+
+#include "sentbench/export.hpp"
+#include "sentbench/plugin.hpp"
+
+namespace sentbench {
+
+// What an encoder is, for reports and for callers that size their work.
+struct EncoderInfo {
+  std::string name;          // plugin name, e.g. "roberta"
+  std::string model;         // model id or folder it was loaded from, or "random-init"
+  std::int64_t dim = 0;      // embedding dimension
+  std::int64_t max_tokens = 0;  // sequences are cut at this many tokens (specials included)
+  std::string pooling;       // "mean", "cls", "max", ...
+  bool normalize = false;    // L2-normalised output
+  std::int64_t parameters = 0;
+};
+
+// Tokenized texts, unpadded: one id row per text. Cheap to build on a worker thread.
+struct TokenBatch {
+  std::vector<std::vector<std::int32_t>> ids;
+  std::size_t size() const { return ids.size(); }
+  std::size_t tokens() const;  // sum of lengths
+  std::size_t max_length() const;
+};
+
+// Knobs of inference-time encoding.
+struct EncodeOptions {
+  std::int64_t batch_tokens = 16384;  // padded tokens per forward batch (length-sorted batching)
+  std::int64_t threads = 0;           // intra-op threads; 0 keeps the process setting
+  bool show_progress = false;
+  std::string label = "encode";       // progress label
+};
+
+// Turns texts into vectors. Implementations must make tokenize() thread-safe.
+class SENTBENCH_API Encoder : public PluginObject {
+ public:
+  ~Encoder() override;
+  // Describes the model (dim, pooling, parameter count, ...).
+  virtual EncoderInfo info() const = 0;
+  // Texts to token ids, truncated to max_tokens; thread-safe.
+  virtual TokenBatch tokenize(const std::vector<std::string>& texts) const = 0;
+  // Embeddings [n, dim] for a batch; respects the caller's grad mode so a recipe trains through it.
+  virtual at::Tensor forward(const TokenBatch& batch) = 0;
+  // Inference: no grad, length-sorted batches, original order restored; float32 CPU [n, dim].
+  virtual at::Tensor encode(const std::vector<std::string>& texts, const EncodeOptions& options);
+  // Trainable parameters, in a stable order (optimizer and checkpoint state follow it).
+  virtual std::vector<at::Tensor> parameters() = 0;
+  // Switches dropout and the like on (true) or off.
+  virtual void train(bool on) = 0;
+  // Writes a self-contained model folder that the same plugin (and, for roberta, sentence-transformers)
+  // loads again.
+  virtual void save(const std::filesystem::path& dir) const = 0;
+};
+
+}  // namespace sentbench

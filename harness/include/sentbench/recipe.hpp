@@ -1,0 +1,42 @@
+// Recipe: the interface every training-recipe plugin implements — it owns the training loop.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "sentbench/config.hpp"
+#include "sentbench/encoder.hpp"
+#include "sentbench/export.hpp"
+#include "sentbench/plugin.hpp"
+#include "sentbench/progress.hpp"
+
+namespace sentbench {
+
+// One training step's numbers, as a recipe reports them (loss, lr, grad_norm, pairs_per_s, ...).
+using MetricRow = std::map<std::string, double>;
+
+// Everything the harness hands a recipe: its settings, where to write, and the services around it.
+struct TrainContext {
+  Config config;                      // the recipe's [train] section
+  std::filesystem::path output_dir;   // the run folder; checkpoints go below it
+  std::uint64_t seed = 0;
+  bool resume = false;                // continue from the last complete checkpoint
+  int rank = 0;                       // process group (world size 1 when not distributed)
+  int world_size = 1;
+  // Records one step's metrics (the harness writes them to the train log and the report).
+  std::function<void(std::int64_t step, const MetricRow&)> log_metrics = [](std::int64_t, const MetricRow&) {};
+};
+
+// Trains an encoder in place.
+class SENTBENCH_API Recipe : public PluginObject {
+ public:
+  ~Recipe() override;
+  // Runs the whole training; returns when done (or throws).
+  virtual void train(Encoder& encoder, TrainContext& context) = 0;
+};
+
+}  // namespace sentbench

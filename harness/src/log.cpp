@@ -1,0 +1,24 @@
+// Levelled logging: one line per message on stderr, prefixed with the level when not plain info.
+#include "sentbench/log.hpp"
+
+#include <atomic>
+#include <cstdio>
+#include <mutex>
+
+namespace sentbench::log {
+namespace {
+std::atomic<int> g_level{static_cast<int>(Level::kInfo)};
+std::mutex g_mutex;
+}  // namespace
+
+void set_level(Level level) { g_level.store(static_cast<int>(level)); }
+Level level() { return static_cast<Level>(g_level.load()); }
+
+void write(Level lvl, std::string_view message) {
+  static const char* const kPrefix[] = {"debug: ", "", "warning: ", "error: ", ""};
+  std::lock_guard<std::mutex> lock(g_mutex);
+  std::fprintf(stderr, "%s%.*s\n", kPrefix[static_cast<int>(lvl)], static_cast<int>(message.size()), message.data());
+  std::fflush(stderr);
+}
+
+}  // namespace sentbench::log

@@ -1,0 +1,149 @@
+// The harness around the plugins: recipe in, run folder out.
+#include "runner.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include "recipe_schema.hpp"
+#include "sentbench/errors.hpp"
+#include "sentbench/io.hpp"
+#include "sentbench/log.hpp"
+#include "system_info.hpp"
+
+namespace fs = std::filesystem;
+
+namespace sentbench {
+namespace {
+
+// Short, fixed texts that prove the encoder runs end to end and give a first throughput figure.
+const std::vector<std::string> kProbeTexts = {
+    "A man is playing a guitar.",
+    "A person plays an instrument on stage.",
+    "The stock market fell sharply on Monday.",
+    "Shares dropped at the start of the week.",
+    "sentbench trains and evaluates sentence encoders.",
+    "Debian packages are described by a short and a long description.",
+};
+
+nlohmann::json to_json(const SystemInfo& s) {
+  return {{"sentbench_version", s.sentbench_version}, {"git_commit", s.git_commit}, {"cpu_model", s.cpu_model},
+          {"cores", s.cores}, {"avx512_bf16", s.avx512_bf16}, {"torch_version", s.torch_version},
+          {"torch_threads", s.torch_threads}, {"blas", s.blas}, {"hostname", s.hostname}};
+}
+
+nlohmann::json to_json(const EncoderInfo& e) {
+  return {{"name", e.name}, {"model", e.model}, {"dim", e.dim}, {"max_tokens", e.max_tokens},
+          {"pooling", e.pooling}, {"normalize", e.normalize}, {"parameters", e.parameters}};
+}
+
+std::vector<fs::path> recipe_plugin_dirs(const Config& recipe) {
+  std::vector<fs::path> dirs;
+  const Config run = recipe.table_or_empty("run");
+  if (run.contains("plugin_dirs")) {
+    const fs::path base = recipe.origin().has_parent_path() ? recipe.origin().parent_path() : fs::path(".");
+    for (const auto& d : run.get_strings("plugin_dirs")) dirs.push_back(fs::path(d).is_absolute() ? fs::path(d) : base / d);
+  }
+  return dirs;
+}
+
+}  // namespace
+
+LoadedRecipe load_and_check(const fs::path& file, const std::vector<std::string>& overrides) {
+  LoadedRecipe loaded{Config::load(file, overrides), std::make_unique<PluginHost>()};
+  loaded.host->scan_all(PluginHost::default_dirs(recipe_plugin_dirs(loaded.recipe)));
+  const auto problems = validate_recipe(loaded.recipe, loaded.host.get());
+  if (!problems.empty()) {
+    std::string message = fmt::format("{} problem{} in recipe {}:", problems.size(), problems.size() == 1 ? "" : "s",
+                                      file.string());
+    for (const auto& p : problems) message += "\n  " + p.str();
+    throw ConfigError(message);
+  }
+  return loaded;
+}
+
+fs::path run_dir_for(const Config& recipe, const std::optional<fs::path>& output) {
+  if (output) return *output;
+  const Config run = recipe.table_or_empty("run");
+  const std::string name = run.get_string("name", recipe.origin().stem().string());
+  return run.get_path("output_dir", "runs") / name;
+}
+
+fs::path run_recipe(const RunOptions& options) {
+  LoadedRecipe loaded = load_and_check(options.recipe, options.overrides);
+  const Config& recipe = loaded.recipe;
+  const Config run = recipe.table_or_empty("run");
+  const fs::path dir = run_dir_for(recipe, options.output);
+  fs::create_directories(dir);
+  write_file_atomic(dir / "recipe.toml", recipe.to_toml());
+
+  const int threads = apply_threads(static_cast<int>(run.get_int("threads", 0)));
+  const auto seed = static_cast<std::uint64_t>(run.get_int("seed", 42));
+  torch::manual_seed(seed);
+  log::info("run {} → {} ({} threads, seed {})", recipe.origin().string(), dir.string(), threads, seed);
+
+  const Config encoder_section = recipe.table("encoder");
+  std::shared_ptr<Encoder> encoder = loaded.host->create_encoder(encoder_section.get_string("plugin"), encoder_section);
+  const EncoderInfo info = encoder->info();
+  log::info("encoder {} ({}): dim {}, {} parameters, pooling {}", info.name, info.model, info.dim, info.parameters,
+            info.pooling);
+
+  nlohmann::json summary = {{"recipe", nlohmann::json::parse(recipe.to_json())},
+                            {"system", to_json(system_info())},
+                            {"encoder", to_json(info)}};
+
+  if (options.train && recipe.contains("train")) {
+    const Config train_section = recipe.table("train");
+    std::shared_ptr<Recipe> trainer = loaded.host->create_recipe(train_section.get_string("plugin"), train_section);
+    TrainContext context;
+    context.config = train_section;
+    context.output_dir = dir;
+    context.seed = seed;
+    context.resume = options.resume;
+    std::ofstream train_log(dir / "train_log.jsonl", options.resume ? std::ios::app : std::ios::trunc);
+    context.log_metrics = [&train_log](std::int64_t step, const MetricRow& row) {
+      nlohmann::json line = row;
+      line["step"] = step;
+      train_log << line.dump() << '\n';
+      train_log.flush();  // a crash loses at most the step being written
+    };
+    const auto start = std::chrono::steady_clock::now();
+    trainer->train(*encoder, context);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    encoder->save(dir / "model");
+    summary["train"] = {{"seconds", seconds}, {"model_dir", (dir / "model").string()}};
+    log::info("trained in {:.1f}s; model saved to {}", seconds, (dir / "model").string());
+  }
+
+  // Probe: a handful of texts through encode(), checked for shape and finite values.
+  const auto start = std::chrono::steady_clock::now();
+  const at::Tensor probe = encoder->encode(kProbeTexts, EncodeOptions{});
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (probe.dim() != 2 || probe.size(0) != static_cast<std::int64_t>(kProbeTexts.size()) || probe.size(1) != info.dim ||
+      !torch::isfinite(probe).all().item<bool>()) {
+    throw PluginError(info.name, fmt::format("encode() returned a bad tensor for {} probe texts: shape {}",
+                                             kProbeTexts.size(), fmt::join(probe.sizes(), "x")));
+  }
+  const at::Tensor unit = torch::nn::functional::normalize(probe, torch::nn::functional::NormalizeFuncOptions().dim(1));
+  const at::Tensor sims = unit.matmul(unit.t());
+  summary["probe"] = {{"texts", kProbeTexts.size()}, {"seconds", seconds},
+                      {"texts_per_s", seconds > 0 ? kProbeTexts.size() / seconds : 0.0},
+                      {"paraphrase_cosine", {sims[0][1].item<double>(), sims[2][3].item<double>()}},
+                      {"unrelated_cosine", {sims[0][2].item<double>(), sims[1][3].item<double>()}}};
+  log::info("probe: {} texts encoded in {:.3f}s; paraphrase cosines {:.3f} {:.3f}, unrelated {:.3f} {:.3f}",
+            kProbeTexts.size(), seconds, sims[0][1].item<double>(), sims[2][3].item<double>(),
+            sims[0][2].item<double>(), sims[1][3].item<double>());
+
+  if (options.eval && !recipe.tables("eval").empty()) {
+    // Evaluation tasks register their [[eval]] types; validation has already refused unknown ones.
+    throw ConfigError("[[eval]] tasks are declared but this build has no evaluation tasks yet");
+  }
+  write_file_atomic(dir / "run.json", summary.dump(2) + "\n");
+  log::info("wrote {}", (dir / "run.json").string());
+  return dir;
+}
+
+}  // namespace sentbench

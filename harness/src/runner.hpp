@@ -1,0 +1,38 @@
+// Runner: what `sentbench run/train/eval` do around the plugins — load and check the recipe, create
+// the encoder and recipe, prepare the run folder, train, evaluate, write the run summary.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "plugin_host.hpp"
+#include "sentbench/config.hpp"
+
+namespace sentbench {
+
+struct RunOptions {
+  std::filesystem::path recipe;
+  std::vector<std::string> overrides;      // --set a.b=value
+  std::optional<std::filesystem::path> output;  // replaces [run].output_dir/<name>
+  bool train = true;                        // run [train] when present
+  bool eval = true;                         // run [[eval]] when present
+  bool resume = false;
+};
+
+// Loads the recipe with overrides, builds the plugin host from the default folders plus the recipe's
+// [run].plugin_dirs, and validates everything; ConfigError lists every problem found.
+struct LoadedRecipe {
+  Config recipe;
+  std::unique_ptr<PluginHost> host;
+};
+LoadedRecipe load_and_check(const std::filesystem::path& file, const std::vector<std::string>& overrides);
+
+// The run folder a recipe writes to: --output, else [run].output_dir / [run].name.
+std::filesystem::path run_dir_for(const Config& recipe, const std::optional<std::filesystem::path>& output);
+
+// Runs a recipe end to end; returns the run folder.
+std::filesystem::path run_recipe(const RunOptions& options);
+
+}  // namespace sentbench

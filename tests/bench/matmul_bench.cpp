@@ -1,0 +1,41 @@
+// Measured matmul peak at encoder-layer shapes: the reference every throughput figure is compared
+// against ("fraction of measured peak"). Compares fp32 and bf16, and LibTorch's thread count, side by
+// side in one run — ratios, not absolute seconds, are what to read on a shared machine.
+#include <benchmark/benchmark.h>
+#include <torch/torch.h>
+
+namespace {
+
+// tokens × hidden @ hidden × out, as in a Linear layer of an encoder over a padded batch.
+void BM_Linear(benchmark::State& state) {
+  const int64_t tokens = state.range(0), hidden = state.range(1), out = state.range(2);
+  const bool bf16 = state.range(3) != 0;
+  const int threads = static_cast<int>(state.range(4));
+  at::set_num_threads(threads);
+  torch::NoGradGuard no_grad;
+  const auto dtype = bf16 ? torch::kBFloat16 : torch::kFloat32;
+  auto x = torch::randn({tokens, hidden}).to(dtype);
+  auto w = torch::randn({out, hidden}).to(dtype);
+  auto b = torch::randn({out}).to(dtype);
+  for (auto _ : state) {
+    auto y = torch::nn::functional::linear(x, w, b);
+    benchmark::DoNotOptimize(y.data_ptr());
+  }
+  const double flops = 2.0 * tokens * hidden * out;
+  state.counters["GFLOP/s"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  state.SetLabel(std::string(bf16 ? "bf16" : "fp32") + " torch_threads=" + std::to_string(threads));
+}
+
+void LinearArgs(benchmark::internal::Benchmark* b) {
+  // (tokens, hidden, out, bf16, threads): a 384-hidden small encoder and roberta-large's 1024.
+  for (int64_t bf16 : {0, 1}) {
+    for (int64_t threads : {1, 2}) {
+      b->Args({2048, 384, 1536, bf16, threads});
+      b->Args({2048, 1024, 4096, bf16, threads});
+    }
+  }
+}
+
+BENCHMARK(BM_Linear)->Apply(LinearArgs)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+}  // namespace

@@ -1,0 +1,67 @@
+// Shared helpers of the test suite: temporary folders, shared reference data, running the CLI.
+#pragma once
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <random>
+#include <string>
+
+#include <gtest/gtest.h>
+
+namespace sentbench::test {
+
+// A fresh folder under the system temp dir, removed when the object dies.
+class TempDir {
+ public:
+  TempDir() {
+    std::random_device rd;
+    path_ = std::filesystem::temp_directory_path() / ("sentbench-test-" + std::to_string(rd()) + std::to_string(rd()));
+    std::filesystem::create_directories(path_);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  const std::filesystem::path& path() const { return path_; }
+  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+// ../shared/data (or $SENTBENCH_SHARED_DATA); empty path when absent — callers GTEST_SKIP().
+inline std::filesystem::path shared_data() {
+  if (const char* env = std::getenv("SENTBENCH_SHARED_DATA")) return env;
+  const auto p = std::filesystem::path(SENTBENCH_SOURCE_DIR) / ".." / "shared" / "data";
+  return std::filesystem::exists(p) ? std::filesystem::canonical(p) : std::filesystem::path();
+}
+
+#define SENTBENCH_REQUIRE_SHARED(sub)                                                               \
+  const std::filesystem::path shared_##__LINE__ = ::sentbench::test::shared_data();               \
+  if (shared_##__LINE__.empty() || !std::filesystem::exists(shared_##__LINE__ / (sub)))           \
+  GTEST_SKIP() << "reference data " << (sub) << " not found: set $SENTBENCH_SHARED_DATA or place " \
+                  "the shared data at ../shared/data"
+
+// Result of running a command: exit code and combined stdout+stderr.
+struct CommandResult {
+  int exit_code = -1;
+  std::string output;
+};
+
+inline CommandResult run_command(const std::string& command) {
+  CommandResult result;
+  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
+  if (!pipe) return result;
+  char buffer[4096];
+  std::size_t n;
+  while ((n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) result.output.append(buffer, n);
+  const int status = ::pclose(pipe);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return result;
+}
+
+// Runs the sentbench executable built with this tree.
+inline CommandResult run_cli(const std::string& args) { return run_command(std::string(SENTBENCH_CLI) + " " + args); }
+
+}  // namespace sentbench::test
