@@ -43,6 +43,17 @@ inline std::filesystem::path shared_data() {
   GTEST_SKIP() << "reference data " << (sub) << " not found: set $SENTBENCH_SHARED_DATA or place " \
                   "the shared data at ../shared/data"
 
+// Whether `text` contains `part`, printing both when it does not.
+inline ::testing::AssertionResult has_substr(const std::string& text, const std::string& part) {
+  if (text.find(part) != std::string::npos) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "\"" << text << "\"\n  does not contain \"" << part << "\"";
+}
+
+// A recipe under tests/fixtures/recipes.
+inline std::filesystem::path recipe_fixture(const std::string& name) {
+  return std::filesystem::path(SENTBENCH_SOURCE_DIR) / "tests" / "fixtures" / "recipes" / name;
+}
+
 // Result of running a command: exit code and combined stdout+stderr.
 struct CommandResult {
   int exit_code = -1;

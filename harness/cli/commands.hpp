@@ -14,5 +14,6 @@ void add_run_commands(CLI::App& app, Action& action);  // run, train, eval
 void add_validate_command(CLI::App& app, Action& action);
 void add_plugins_command(CLI::App& app, Action& action);
 void add_version_command(CLI::App& app, Action& action);
+void add_tokenizer_command(CLI::App& app, Action& action);
 
 }  // namespace sentbench::cli

@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   sentbench::cli::add_validate_command(app, action);
   sentbench::cli::add_plugins_command(app, action);
   sentbench::cli::add_version_command(app, action);
+  sentbench::cli::add_tokenizer_command(app, action);
 
   try {
     app.parse(argc, argv);

@@ -28,6 +28,7 @@ struct PluginRecord {
 struct RefusedPlugin {
   std::filesystem::path path;
   std::string reason;
+  std::string name;  // the plugin's name when its info could be read, so "not found" errors can say why
 };
 
 // Why this host cannot use a plugin described by `info`, or "" when it can: ABI version (checked first,
@@ -64,8 +65,10 @@ class PluginHost {
   // Names of the plugins of a kind (for "did you mean" and error messages).
   std::vector<std::string> names(PluginKind kind) const;
 
-  // Create objects through the plugin's factory. PluginError names the plugin when it is unknown or
-  // its factory throws; ConfigError from the plugin passes through.
+  // Create objects through the plugin's factory. PluginError names the plugin when it is unknown (listing
+  // the available ones, or why a file of that name was refused), its factory throws something other than
+  // a sentbench::Error, returns nothing or returns the wrong kind; ConfigError from the plugin passes
+  // through. The object keeps its library loaded, even after the host is gone.
   std::shared_ptr<Encoder> create_encoder(std::string_view name, const Config& section) const;
   std::shared_ptr<Recipe> create_recipe(std::string_view name, const Config& section) const;
 

@@ -2,7 +2,9 @@
 #include "runner.hpp"
 
 #include <chrono>
+#include <algorithm>
 #include <cmath>
+#include <tuple>
 #include <fstream>
 
 #include <nlohmann/json.hpp>
@@ -44,7 +46,9 @@ std::vector<fs::path> recipe_plugin_dirs(const Config& recipe) {
   std::vector<fs::path> dirs;
   const Config run = recipe.table_or_empty("run");
   if (run.contains("plugin_dirs")) {
-    const fs::path base = recipe.origin().has_parent_path() ? recipe.origin().parent_path() : fs::path(".");
+    // Relative folders resolve against the file that set them (an included base may set them).
+    const fs::path setter = run.where("plugin_dirs").file;
+    const fs::path base = setter.has_parent_path() ? setter.parent_path() : fs::path(".");
     for (const auto& d : run.get_strings("plugin_dirs")) dirs.push_back(fs::path(d).is_absolute() ? fs::path(d) : base / d);
   }
   return dirs;
@@ -55,7 +59,11 @@ std::vector<fs::path> recipe_plugin_dirs(const Config& recipe) {
 LoadedRecipe load_and_check(const fs::path& file, const std::vector<std::string>& overrides) {
   LoadedRecipe loaded{Config::load(file, overrides), std::make_unique<PluginHost>()};
   loaded.host->scan_all(PluginHost::default_dirs(recipe_plugin_dirs(loaded.recipe)));
-  const auto problems = validate_recipe(loaded.recipe, loaded.host.get());
+  auto problems = validate_recipe(loaded.recipe, loaded.host.get());
+  // Document order reads best: file, then line, then column.
+  std::stable_sort(problems.begin(), problems.end(), [](const RecipeProblem& a, const RecipeProblem& b) {
+    return std::tie(a.where.file, a.where.line, a.where.column) < std::tie(b.where.file, b.where.line, b.where.column);
+  });
   if (!problems.empty()) {
     std::string message = fmt::format("{} problem{} in recipe {}:", problems.size(), problems.size() == 1 ? "" : "s",
                                       file.string());

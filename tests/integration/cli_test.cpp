@@ -37,7 +37,7 @@ TEST(Cli, ValidateGoodRecipePrintsResolvedRecipe) {
   const auto r = run_cli("validate " + kRecipes + "cli_good.toml --set encoder.dim=128");
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_TRUE(contains(r.output, "dim = 128")) << r.output;
-  EXPECT_TRUE(contains(r.output, "example-hashing")) << r.output;
+  EXPECT_TRUE(contains(r.output, "hashing")) << r.output;
 }
 
 TEST(Cli, ValidateNamesFileLineKeySuggestionAndType) {
@@ -45,7 +45,7 @@ TEST(Cli, ValidateNamesFileLineKeySuggestionAndType) {
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_TRUE(contains(r.output, "cli_misspelled.toml:4:")) << r.output;   // seeed is on line 4
   EXPECT_TRUE(contains(r.output, "seeed")) << r.output;
-  EXPECT_TRUE(contains(r.output, "did you mean 'seed'")) << r.output;
+  EXPECT_TRUE(contains(r.output, "did you mean 'run.seed'")) << r.output;
   EXPECT_TRUE(contains(r.output, "cli_misspelled.toml:5:")) << r.output;   // threads = "two"
   EXPECT_TRUE(contains(r.output, "integer")) << r.output;
 }
@@ -53,7 +53,7 @@ TEST(Cli, ValidateNamesFileLineKeySuggestionAndType) {
 TEST(Cli, PluginsListsTheExample) {
   const auto r = run_cli("plugins");
   EXPECT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_TRUE(contains(r.output, "example-hashing")) << r.output;
+  EXPECT_TRUE(contains(r.output, "hashing")) << r.output;
   EXPECT_TRUE(contains(r.output, "encoder")) << r.output;
 }
 
@@ -71,10 +71,10 @@ TEST(Cli, RunWritesResolvedRecipeAndSummary) {
 
 TEST(Cli, UnknownPluginIsARecipeError) {
   TempDir tmp;
-  const auto r = run_cli("validate " + kRecipes + "cli_good.toml --set encoder.plugin=exampel-hashing");
+  const auto r = run_cli("validate " + kRecipes + "cli_good.toml --set encoder.plugin=hasing");
   EXPECT_EQ(r.exit_code, 2) << r.output;
-  EXPECT_TRUE(contains(r.output, "exampel-hashing")) << r.output;
-  EXPECT_TRUE(contains(r.output, "example-hashing")) << r.output;  // suggestion or list of known plugins
+  EXPECT_TRUE(contains(r.output, "hasing")) << r.output;
+  EXPECT_TRUE(contains(r.output, "hashing")) << r.output;  // suggestion or list of known plugins
 }
 
 }  // namespace

@@ -16,10 +16,16 @@
 
 namespace sentbench {
 
-// The value types a recipe key can declare. kPath is a string resolved against the recipe's folder.
+// The value types a recipe key can declare. kPath is a string resolved against the folder of the file
+// that set it.
 enum class ValueType : int { kString, kInteger, kFloat, kBoolean, kArray, kTable, kPath, kAny };
 
 SENTBENCH_API const char* to_string(ValueType type);
+// The type with its article, as messages print it: "a float", "an integer", "a path (string)".
+SENTBENCH_API std::string type_phrase(ValueType type);
+// Whether a value of type `actual` satisfies a key declared `expected`: integers pass for floats,
+// strings for paths, anything for kAny. Dates and times report kAny from type_of().
+SENTBENCH_API bool accepts(ValueType expected, ValueType actual);
 
 // Where a value came from: a file, or a command-line override ("--set").
 struct SourceLocation {
@@ -35,8 +41,11 @@ class SENTBENCH_API Config {
  public:
   // Parses `file`, merges its `include = "base.toml"` chain (the including file wins), then applies
   // `overrides` of the form "a.b=value" where value is TOML syntax (strings may be bare words).
+  // Includes (a string or an array of strings, relative to the including file; later entries win)
+  // merge tables key by key; any other value, arrays of tables ([[eval]]) included, is replaced whole.
+  // Every value keeps the file (or "--set ...") it came from, for messages and get_path().
   static Config load(const std::filesystem::path& file, const std::vector<std::string>& overrides = {});
-  // Parses TOML text; `origin` names it in messages.
+  // Parses TOML text; `origin` names it in messages and anchors its includes and relative paths.
   static Config parse(std::string_view toml_text, std::string origin = "<string>",
                       const std::vector<std::string>& overrides = {});
   Config();  // an empty table
@@ -46,6 +55,8 @@ class SENTBENCH_API Config {
   // The recipe file this view was loaded from (for resolving relative paths).
   const std::filesystem::path& origin() const;
 
+  // Keys are dotted paths relative to this view that walk sub-tables and arrays: "lr", "init.hidden",
+  // "eval[1].path".
   bool contains(std::string_view key) const;
   // Location of a key (or of this table when key is empty).
   SourceLocation where(std::string_view key = {}) const;
@@ -53,6 +64,8 @@ class SENTBENCH_API Config {
   std::vector<std::string> keys() const;
   // Type of the value at key, or nullopt when absent.
   std::optional<ValueType> type_of(std::string_view key) const;
+  // The value at key as messages show it: 'a string ("2e-5")', 'an integer (3)', 'a table'; "" when absent.
+  std::string describe(std::string_view key) const;
 
   // Required getters: throw ConfigError when absent or mistyped. Integers are accepted for floats.
   std::string get_string(std::string_view key) const;

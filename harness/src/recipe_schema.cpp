@@ -1,0 +1,397 @@
+// The harness's recipe keys and `sentbench validate` (see recipe_schema.hpp).
+#include "recipe_schema.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <utility>
+
+#include <fmt/format.h>
+
+#include "plugin_host.hpp"
+
+namespace sentbench {
+
+namespace {
+
+// Task types and their extra keys. Tasks register from static initializers in other libraries, so the
+// map lives in a function (constructed on first use) behind a lock.
+struct EvalRegistry {
+  std::mutex mutex;
+  std::map<std::string, std::vector<KeySpec>> types;
+};
+
+EvalRegistry& eval_registry() {
+  static EvalRegistry registry;
+  return registry;
+}
+
+std::optional<std::vector<KeySpec>> eval_type_keys(const std::string& type) {
+  EvalRegistry& registry = eval_registry();
+  std::lock_guard<std::mutex> lock(registry.mutex);
+  auto it = registry.types.find(type);
+  if (it == registry.types.end()) return std::nullopt;
+  return it->second;
+}
+
+std::string join_key(const std::string& prefix, const std::string& key) {
+  return prefix.empty() ? key : prefix + "." + key;
+}
+
+std::string table_label(const std::string& path) {
+  if (path.empty()) return "the top level";
+  if (path.find('[') != std::string::npos) return "table '" + path + "'";
+  return "[" + path + "]";
+}
+
+std::string section_label(const std::string& section) { return section == "eval" ? "[[eval]]" : "[" + section + "]"; }
+
+std::string join(const std::vector<std::string>& items, const std::string& separator = ", ") {
+  std::string out;
+  for (const std::string& item : items) out += (out.empty() ? "" : separator) + item;
+  return out;
+}
+
+const char* kind_name(PluginKind kind) { return kind == PluginKind::kEncoder ? "encoder" : "recipe"; }
+const char* a_kind(PluginKind kind) { return kind == PluginKind::kEncoder ? "an encoder" : "a recipe"; }
+
+void add(std::vector<RecipeProblem>& out, SourceLocation where, std::string message) {
+  out.push_back(RecipeProblem{std::move(where), std::move(message)});
+}
+
+// Checks declared keys (presence, type) and, when `check_unknown`, flags keys nobody declared. Dotted
+// specs ("init.hidden") declare sub-tables; a required key inside a sub-table is only missing when the
+// sub-table is there (declare the sub-table itself required to demand it).
+void check_table(const Config& table, const std::vector<KeySpec>& keys, bool check_unknown,
+                 std::vector<RecipeProblem>& out) {
+  std::vector<const KeySpec*> direct;
+  std::vector<std::pair<std::string, std::vector<KeySpec>>> nested;  // declaration order
+  for (const KeySpec& spec : keys) {
+    const char* dot = std::strchr(spec.name, '.');
+    if (!dot) {
+      direct.push_back(&spec);
+      continue;
+    }
+    const std::string prefix(spec.name, dot);
+    auto it = std::find_if(nested.begin(), nested.end(), [&](const auto& group) { return group.first == prefix; });
+    if (it == nested.end()) it = nested.insert(nested.end(), {prefix, {}});
+    // The rest of the name is a suffix of the same C string, so it lives as long as the spec does.
+    it->second.push_back(KeySpec{dot + 1, spec.type, spec.required, spec.help});
+  }
+
+  for (const KeySpec* spec : direct) {
+    const std::string full = join_key(table.path(), spec->name);
+    const std::optional<ValueType> type = table.type_of(spec->name);
+    if (!type) {
+      if (spec->required) {
+        add(out, table.where(),
+            fmt::format("missing required key '{}' in {} ({}: {})", full, table_label(table.path()),
+                        type_phrase(spec->type), spec->help ? spec->help : ""));
+      }
+    } else if (!accepts(spec->type, *type)) {
+      add(out, table.where(spec->name),
+          fmt::format("key '{}': expected {}, found {}", full, type_phrase(spec->type), table.describe(spec->name)));
+    }
+  }
+
+  for (const auto& [prefix, specs] : nested) {
+    const std::optional<ValueType> type = table.type_of(prefix);
+    if (!type) continue;
+    if (*type == ValueType::kTable) {
+      check_table(table.table(prefix), specs, check_unknown, out);
+      continue;
+    }
+    const bool declared =
+        std::any_of(direct.begin(), direct.end(), [&](const KeySpec* s) { return s->name == prefix; });
+    if (!declared) {  // a direct spec of that name already judged its type
+      add(out, table.where(prefix),
+          fmt::format("key '{}': expected a table, found {}", join_key(table.path(), prefix), table.describe(prefix)));
+    }
+  }
+
+  if (!check_unknown) return;
+  std::vector<std::string> known;
+  for (const KeySpec* spec : direct) known.emplace_back(spec->name);
+  for (const auto& group : nested) {
+    if (std::find(known.begin(), known.end(), group.first) == known.end()) known.push_back(group.first);
+  }
+  for (const std::string& key : table.keys()) {
+    if (std::find(known.begin(), known.end(), key) != known.end()) continue;
+    std::string message = fmt::format("unknown key '{}'", join_key(table.path(), key));
+    const std::string suggestion = closest_match(key, known);
+    if (!suggestion.empty()) {
+      message += fmt::format("; did you mean '{}'?", join_key(table.path(), suggestion));
+    } else if (known.empty()) {
+      message += fmt::format(" ({} takes no keys)", table_label(table.path()));
+    } else {
+      message += fmt::format(" (valid keys in {}: {})", table_label(table.path()), join(known));
+    }
+    add(out, table.where(key), std::move(message));
+  }
+}
+
+// [encoder] and [train]: the harness's keys, then the plugin's own keys once the plugin is known.
+void check_plugin_section(const Config& section, const std::vector<KeySpec>& harness_keys, PluginKind kind,
+                          const PluginHost* host, std::vector<RecipeProblem>& out) {
+  const PluginRecord* record = nullptr;
+  if (host && section.type_of("plugin") == ValueType::kString) {
+    const std::string name = section.get_string("plugin");
+    record = host->find(name, kind);
+    if (!record) {
+      const PluginKind other = kind == PluginKind::kEncoder ? PluginKind::kRecipe : PluginKind::kEncoder;
+      std::string message;
+      if (host->find(name, other)) {
+        message = fmt::format("'{}' is {} plugin, not {} plugin", name, a_kind(other), a_kind(kind));
+      } else {
+        const std::vector<std::string> names = host->names(kind);
+        message = fmt::format("unknown {} plugin '{}'", kind_name(kind), name);
+        const std::string suggestion = closest_match(name, names);
+        if (!suggestion.empty()) {
+          message += fmt::format("; did you mean '{}'?", suggestion);
+        } else if (names.empty()) {
+          message += fmt::format(
+              "; no {} plugins were found (see `sentbench plugins`, [run].plugin_dirs and "
+              "$SENTBENCH_PLUGIN_PATH)",
+              kind_name(kind));
+        } else {
+          message += fmt::format(" (available: {})", join(names));
+        }
+      }
+      add(out, section.where("plugin"), std::move(message));
+    }
+  }
+  if (!record) {
+    // Without the plugin's declarations the other keys cannot be judged: only the harness's are checked.
+    check_table(section, harness_keys, false, out);
+    return;
+  }
+  std::vector<KeySpec> keys = harness_keys;
+  keys.insert(keys.end(), record->keys.begin(), record->keys.end());
+  check_table(section, keys, true, out);
+}
+
+void check_eval(const Config& eval, std::vector<RecipeProblem>& out) {
+  if (eval.type_of("type") != ValueType::kString) {
+    check_table(eval, eval_keys(), false, out);  // reports the missing or mistyped type
+    return;
+  }
+  const std::string type = eval.get_string("type");
+  const std::optional<std::vector<KeySpec>> extra = eval_type_keys(type);
+  if (!extra) {
+    const std::vector<std::string> types = eval_types();
+    std::string message = fmt::format("unknown eval type '{}'", type);
+    const std::string suggestion = closest_match(type, types);
+    if (!suggestion.empty()) {
+      message += fmt::format("; did you mean '{}'?", suggestion);
+    } else if (types.empty()) {
+      message += "; no eval types are registered";
+    } else {
+      message += fmt::format(" (known types: {})", join(types));
+    }
+    add(out, eval.where("type"), std::move(message));
+    check_table(eval, eval_keys(), false, out);
+    return;
+  }
+  std::vector<KeySpec> keys = eval_keys();
+  keys.insert(keys.end(), extra->begin(), extra->end());
+  check_table(eval, keys, true, out);
+}
+
+void check_evals(const Config& recipe, std::vector<RecipeProblem>& out) {
+  const std::optional<ValueType> type = recipe.type_of("eval");
+  if (type != ValueType::kArray) {
+    std::string message =
+        fmt::format("key 'eval': expected an array of tables ([[eval]]), found {}", recipe.describe("eval"));
+    if (type == ValueType::kTable) message += "; write [[eval]] (one per task) instead of [eval]";
+    add(out, recipe.where("eval"), std::move(message));
+    return;
+  }
+  std::map<std::string, SourceLocation> names;  // reports key results by name, so names must be unique
+  for (std::size_t i = 0;; ++i) {
+    const std::string key = fmt::format("eval[{}]", i);
+    const std::optional<ValueType> item = recipe.type_of(key);
+    if (!item) break;
+    if (*item != ValueType::kTable) {
+      add(out, recipe.where(key), fmt::format("key '{}': expected a table, found {}", key, recipe.describe(key)));
+      continue;
+    }
+    const Config eval = recipe.table(key);
+    check_eval(eval, out);
+    if (eval.type_of("name") == ValueType::kString) {
+      const std::string name = eval.get_string("name");
+      auto [it, inserted] = names.emplace(name, eval.where("name"));
+      if (!inserted) {
+        add(out, eval.where("name"),
+            fmt::format("duplicate eval name '{}' (also used at {}); names must be unique", name, it->second.str()));
+      }
+    }
+  }
+}
+
+}  // namespace
+
+const std::vector<KeySpec>& run_keys() {
+  static const std::vector<KeySpec> keys = {
+      {"name", ValueType::kString, false, "name of the run; labels the output folder and the report"},
+      {"output_dir", ValueType::kPath, false, "folder for checkpoints, logs and the report (relative to the recipe)"},
+      {"seed", ValueType::kInteger, false, "seed for initialization, data order and sampling"},
+      {"threads", ValueType::kInteger, false, "intra-op CPU threads; 0 uses one per physical core"},
+      {"plugin_dirs", ValueType::kArray, false, "extra folders (strings) searched for plugins"},
+      {"deterministic", ValueType::kBoolean, false, "use deterministic kernels: reproducible but slower"},
+  };
+  return keys;
+}
+
+const std::vector<KeySpec>& encoder_keys() {
+  static const std::vector<KeySpec> keys = {
+      {"plugin", ValueType::kString, true, "the encoder plugin to load, e.g. \"roberta\" (see `sentbench plugins`)"},
+  };
+  return keys;
+}
+
+const std::vector<KeySpec>& train_keys() {
+  static const std::vector<KeySpec> keys = {
+      {"plugin", ValueType::kString, true,
+       "the training recipe plugin, e.g. \"contrastive\" (see `sentbench plugins`)"},
+  };
+  return keys;
+}
+
+const std::vector<KeySpec>& eval_keys() {
+  static const std::vector<KeySpec> keys = {
+      {"type", ValueType::kString, true, "the task type, e.g. \"retrieval\", \"sts\" or \"clustering\""},
+      {"name", ValueType::kString, false, "label of the task in reports; unique among [[eval]] tables"},
+  };
+  return keys;
+}
+
+const std::vector<KeySpec>& report_keys() {
+  static const std::vector<KeySpec> keys = {
+      {"formats", ValueType::kArray, false, "report files to write: \"json\", \"md\", \"html\""},
+      {"title", ValueType::kString, false, "title of the Markdown and HTML reports"},
+      {"tolerance", ValueType::kTable, false, "how far a run may fall behind a baseline before `regress` fails"},
+      {"tolerance.main_score", ValueType::kFloat, false, "largest allowed drop of a task's main score (absolute)"},
+      {"tolerance.throughput", ValueType::kFloat, false, "largest allowed relative drop in throughput (0.1 = 10%)"},
+  };
+  return keys;
+}
+
+void register_eval_type(const std::string& type, std::vector<KeySpec> keys) {
+  EvalRegistry& registry = eval_registry();
+  std::lock_guard<std::mutex> lock(registry.mutex);
+  registry.types[type] = std::move(keys);
+}
+
+std::vector<std::string> eval_types() {
+  EvalRegistry& registry = eval_registry();
+  std::lock_guard<std::mutex> lock(registry.mutex);
+  std::vector<std::string> out;
+  for (const auto& entry : registry.types) out.push_back(entry.first);
+  return out;
+}
+
+std::string RecipeProblem::str() const {
+  const std::string location = where.str();
+  return location.empty() ? message : location + ": " + message;
+}
+
+void validate_table(const Config& table, const std::vector<KeySpec>& keys, std::vector<RecipeProblem>& out) {
+  check_table(table, keys, true, out);
+}
+
+namespace {
+
+// One top-level section of a recipe and how to check it: a registry, so a new section is one entry.
+struct Section {
+  const char* name;
+  const std::vector<KeySpec>& (*keys)();  // the harness's keys of the section
+  // Checks the section's value in the recipe (its type included) and appends what is wrong.
+  void (*check)(const Config& recipe, const PluginHost* host, std::vector<RecipeProblem>& out);
+};
+
+// The section's table, or nullopt (and a problem) when the recipe gives it something else.
+std::optional<Config> section_table(const Config& recipe, const char* name, std::vector<RecipeProblem>& out) {
+  if (recipe.type_of(name) == ValueType::kTable) return recipe.table(name);
+  add(out, recipe.where(name),
+      fmt::format("key '{}': expected a table ([{}]), found {}", name, name, recipe.describe(name)));
+  return std::nullopt;
+}
+
+void check_run(const Config& recipe, const PluginHost*, std::vector<RecipeProblem>& out) {
+  if (auto run = section_table(recipe, "run", out)) validate_table(*run, run_keys(), out);
+}
+void check_encoder(const Config& recipe, const PluginHost* host, std::vector<RecipeProblem>& out) {
+  if (auto encoder = section_table(recipe, "encoder", out)) {
+    check_plugin_section(*encoder, encoder_keys(), PluginKind::kEncoder, host, out);
+  }
+}
+void check_train(const Config& recipe, const PluginHost* host, std::vector<RecipeProblem>& out) {
+  if (auto train = section_table(recipe, "train", out)) {
+    check_plugin_section(*train, train_keys(), PluginKind::kRecipe, host, out);
+  }
+}
+void check_eval_section(const Config& recipe, const PluginHost*, std::vector<RecipeProblem>& out) {
+  check_evals(recipe, out);
+}
+void check_report(const Config& recipe, const PluginHost*, std::vector<RecipeProblem>& out) {
+  if (auto report = section_table(recipe, "report", out)) validate_table(*report, report_keys(), out);
+}
+
+const std::vector<Section>& sections() {
+  static const std::vector<Section> list = {
+      {"run", run_keys, check_run},          {"encoder", encoder_keys, check_encoder},
+      {"train", train_keys, check_train},    {"eval", eval_keys, check_eval_section},
+      {"report", report_keys, check_report},
+  };
+  return list;
+}
+
+// A top-level key that is no section: a misspelled [section], or a key written above the first header
+// (where TOML puts it at the top level).
+void report_stray(const Config& recipe, const std::string& key, std::vector<RecipeProblem>& out) {
+  std::vector<std::string> names, labels;
+  for (const Section& section : sections()) {
+    names.emplace_back(section.name);
+    labels.push_back(section_label(section.name));
+  }
+  if (recipe.type_of(key) == ValueType::kTable) {
+    const std::string suggestion = closest_match(key, names);
+    add(out, recipe.where(key),
+        fmt::format("unknown section [{}]", key) +
+            (suggestion.empty() ? fmt::format(" (valid sections: {})", join(labels))
+                                : fmt::format("; did you mean {}?", section_label(suggestion))));
+    return;
+  }
+  std::string home;
+  for (const Section& section : sections()) {
+    for (const KeySpec& spec : section.keys()) {
+      if (home.empty() && key == spec.name) home = section.name;
+    }
+  }
+  add(out, recipe.where(key),
+      fmt::format("unknown top-level key '{}'", key) +
+          (home.empty() ? "; every key belongs to a section such as [run] or [encoder]"
+                        : fmt::format("; did you mean to put it under {}?", section_label(home))));
+}
+
+}  // namespace
+
+std::vector<RecipeProblem> validate_recipe(const Config& recipe, const PluginHost* host) {
+  std::vector<RecipeProblem> out;
+  for (const std::string& key : recipe.keys()) {
+    const auto& list = sections();
+    auto section = std::find_if(list.begin(), list.end(), [&](const Section& s) { return key == s.name; });
+    if (section == list.end()) {
+      report_stray(recipe, key, out);
+    } else {
+      section->check(recipe, host, out);
+    }
+  }
+  if (!recipe.contains("encoder")) {
+    add(out, recipe.where(), "missing section [encoder]: every recipe names an encoder plugin (plugin = \"...\")");
+  }
+  return out;
+}
+
+}  // namespace sentbench

@@ -1,0 +1,50 @@
+// RobertaEncoder: the `roberta` encoder backend — BPE tokenizer + RoBERTa network + pooling.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "bpe_tokenizer.hpp"
+#include "roberta_model.hpp"
+#include "sentbench/config.hpp"
+#include "sentbench/encoder.hpp"
+#include "sentbench/plugin.hpp"
+
+namespace sentbench::roberta {
+
+// The keys of the [encoder] section this plugin reads (declared for `sentbench validate`).
+extern const KeySpec kEncoderKeys[];
+extern const std::size_t kEncoderKeyCount;
+
+// Loads a Hugging Face / sentence-transformers folder (`model = DIR`) or builds a randomly initialised
+// model from `[encoder.init]` and a tokenizer folder, and encodes texts with it.
+class RobertaEncoder : public Encoder {
+ public:
+  explicit RobertaEncoder(const Config& config);
+
+  EncoderInfo info() const override;
+  TokenBatch tokenize(const std::vector<std::string>& texts) const override;
+  at::Tensor forward(const TokenBatch& batch) override;
+  at::Tensor encode(const std::vector<std::string>& texts, const EncodeOptions& options) override;
+  std::vector<at::Tensor> parameters() override;
+  void train(bool on) override;
+  void save(const std::filesystem::path& dir) const override;
+
+  RobertaModel& model() { return model_; }
+  const BpeTokenizer& tokenizer() const { return *tokenizer_; }
+  // Pads a batch into ids [B, T] and attention mask [B, T] (T = longest row).
+  std::pair<torch::Tensor, torch::Tensor> pad(const TokenBatch& batch) const;
+
+ private:
+  std::shared_ptr<const BpeTokenizer> tokenizer_;
+  RobertaModel model_{nullptr};
+  std::string source_;  // folder loaded from, or "random-init"
+  std::string pooling_ = "mean";
+  bool normalize_ = false;
+  std::int64_t max_seq_length_ = 128;
+  bool bf16_ = false;
+  std::int64_t batch_tokens_ = 16384;
+};
+
+}  // namespace sentbench::roberta
