@@ -20,10 +20,24 @@ void add_one(CLI::App& app, Action& action, const char* name, const char* help, 
       ->type_name("KEY=VALUE")
       ->allow_extra_args(false);
   cmd->add_option("-o,--output", *output, "run folder (default: [run].output_dir/[run].name)");
-  if (train) cmd->add_flag("--resume", options->resume, "continue from the last complete checkpoint in the run folder");
-  cmd->callback([&action, options, output] {
-    action = [options, output] {
+  if (train) {
+    cmd->add_flag("--resume", options->resume, "continue from the last complete checkpoint in the run folder");
+    cmd->add_flag("--dry-run", options->dry_run,
+                  "print parameters, tokens and FLOPs per step, memory and time estimates; do not train");
+  }
+  auto model = std::make_shared<std::string>();
+  if (eval) {
+    cmd->add_flag("--details", options->details,
+                  "also write per-item files: TREC run files, cluster assignments, pair scores (run folder/details)");
+    cmd->add_flag("--no-cache", [options](std::int64_t) { options->use_cache = false; },
+                  "re-encode even when the embedding cache has this model's vectors");
+    cmd->add_option("--model", *model, "evaluate this model folder (Hugging Face / sentence-transformers) with the "
+                                       "recipe's [[eval]] tasks")->check(CLI::ExistingDirectory);
+  }
+  cmd->callback([&action, options, output, model] {
+    action = [options, output, model] {
       if (!output->empty()) options->output = *output;
+      if (!model->empty()) options->model = *model;
       run_recipe(*options);
       return 0;
     };

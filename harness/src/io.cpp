@@ -160,7 +160,7 @@ struct DTypeName {
   std::size_t size;
 };
 constexpr DTypeName kDTypes[] = {{DType::kF32, "F32", 4}, {DType::kF16, "F16", 2}, {DType::kBF16, "BF16", 2},
-                                 {DType::kF64, "F64", 8}, {DType::kI64, "I64", 8}, {DType::kI32, "I32", 4}};
+                                 {DType::kF64, "F64", 8}, {DType::kI64, "I64", 8}, {DType::kI32, "I32", 4}, {DType::kU8, "U8", 1}};
 }  // namespace
 
 const char* to_string(DType dtype) {

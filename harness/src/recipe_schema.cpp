@@ -262,6 +262,9 @@ const std::vector<KeySpec>& eval_keys() {
   static const std::vector<KeySpec> keys = {
       {"type", ValueType::kString, true, "the task type, e.g. \"retrieval\", \"sts\" or \"clustering\""},
       {"name", ValueType::kString, false, "label of the task in reports; unique among [[eval]] tables"},
+      {"baselines", ValueType::kArray, false, "baselines scored beside the model: \"lexical\" (BM25 or TF-IDF), "
+                                             "\"random-init\"; default both"},
+      {"optional", ValueType::kBoolean, false, "skip the task with a note (instead of failing) when its data is absent"},
   };
   return keys;
 }

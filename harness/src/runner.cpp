@@ -2,10 +2,13 @@
 #include "runner.hpp"
 
 #include <chrono>
+#include <csignal>
 #include <algorithm>
 #include <cmath>
 #include <tuple>
 #include <fstream>
+#include <iostream>
+#include <sstream>
 
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
@@ -14,12 +17,17 @@
 #include "sentbench/errors.hpp"
 #include "sentbench/io.hpp"
 #include "sentbench/log.hpp"
+#include "suite.hpp"
 #include "system_info.hpp"
 
 namespace fs = std::filesystem;
 
 namespace sentbench {
 namespace {
+
+// Set by SIGINT/SIGTERM; a recipe polls it through TrainContext::stop_requested.
+volatile std::sig_atomic_t g_stop = 0;
+extern "C" void on_stop_signal(int) { g_stop = 1; }
 
 // Short, fixed texts that prove the encoder runs end to end and give a first throughput figure.
 const std::vector<std::string> kProbeTexts = {
@@ -57,6 +65,7 @@ std::vector<fs::path> recipe_plugin_dirs(const Config& recipe) {
 }  // namespace
 
 LoadedRecipe load_and_check(const fs::path& file, const std::vector<std::string>& overrides) {
+  register_builtin_tasks();  // their [[eval]] keys take part in validation
   LoadedRecipe loaded{Config::load(file, overrides), std::make_unique<PluginHost>()};
   loaded.host->scan_all(PluginHost::default_dirs(recipe_plugin_dirs(loaded.recipe)));
   auto problems = validate_recipe(loaded.recipe, loaded.host.get());
@@ -81,7 +90,13 @@ fs::path run_dir_for(const Config& recipe, const std::optional<fs::path>& output
 }
 
 fs::path run_recipe(const RunOptions& options) {
-  LoadedRecipe loaded = load_and_check(options.recipe, options.overrides);
+  std::vector<std::string> overrides = options.overrides;
+  if (options.model) {
+    // A model folder replaces the recipe's encoder source; its own files give pooling and length.
+    overrides.push_back("encoder.plugin=\"roberta\"");
+    overrides.push_back("encoder.model=\"" + fs::absolute(*options.model).string() + "\"");
+  }
+  LoadedRecipe loaded = load_and_check(options.recipe, overrides);
   const Config& recipe = loaded.recipe;
   const Config run = recipe.table_or_empty("run");
   const fs::path dir = run_dir_for(recipe, options.output);
@@ -111,15 +126,35 @@ fs::path run_recipe(const RunOptions& options) {
     context.output_dir = dir;
     context.seed = seed;
     context.resume = options.resume;
-    std::ofstream train_log(dir / "train_log.jsonl", options.resume ? std::ios::app : std::ios::trunc);
-    context.log_metrics = [&train_log](std::int64_t step, const MetricRow& row) {
+    context.dry_run = options.dry_run;
+    std::signal(SIGINT, on_stop_signal);
+    std::signal(SIGTERM, on_stop_signal);
+    context.stop_requested = [] { return g_stop != 0; };
+    // One JSON line per step. On resume, lines from steps after the checkpoint (logged before the crash)
+    // are dropped when the recipe logs its first step again, so the log reads as one uninterrupted run.
+    const fs::path log_path = dir / "train_log.jsonl";
+    auto train_log = std::make_shared<std::ofstream>();
+    if (!options.resume) train_log->open(log_path, std::ios::trunc);
+    context.log_metrics = [train_log, log_path](std::int64_t step, const MetricRow& row, const TagRow& tags) {
+      if (!train_log->is_open()) {
+        std::string kept;
+        std::ifstream old(log_path);
+        for (std::string line; std::getline(old, line);) {
+          const auto j = nlohmann::json::parse(line, nullptr, false);
+          if (!j.is_discarded() && j.value("step", std::int64_t{0}) < step) kept += line + "\n";
+        }
+        write_file_atomic(log_path, kept);
+        train_log->open(log_path, std::ios::app);
+      }
       nlohmann::json line = row;
+      for (const auto& [k, v] : tags) line[k] = v;
       line["step"] = step;
-      train_log << line.dump() << '\n';
-      train_log.flush();  // a crash loses at most the step being written
+      *train_log << line.dump() << '\n';
+      train_log->flush();  // a crash loses at most the step being written
     };
     const auto start = std::chrono::steady_clock::now();
     trainer->train(*encoder, context);
+    if (options.dry_run) return dir;
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     encoder->save(dir / "model");
     summary["train"] = {{"seconds", seconds}, {"model_dir", (dir / "model").string()}};
@@ -146,8 +181,17 @@ fs::path run_recipe(const RunOptions& options) {
             sims[0][2].item<double>(), sims[1][3].item<double>());
 
   if (options.eval && !recipe.tables("eval").empty()) {
-    // Evaluation tasks register their [[eval]] types; validation has already refused unknown ones.
-    throw ConfigError("[[eval]] tasks are declared but this build has no evaluation tasks yet");
+    SuiteOptions suite;
+    suite.output_dir = dir;
+    suite.details = options.details;
+    suite.use_cache = options.use_cache;
+    suite.seed = seed;
+    const auto results = run_suite(recipe, *encoder, suite);
+    write_file_atomic(dir / "results.json", results_json(results));
+    std::ostringstream table;
+    print_results_table(results, table);
+    std::cout << table.str() << std::flush;
+    summary["results"] = (dir / "results.json").string();
   }
   write_file_atomic(dir / "run.json", summary.dump(2) + "\n");
   log::info("wrote {}", (dir / "run.json").string());

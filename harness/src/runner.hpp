@@ -19,6 +19,10 @@ struct RunOptions {
   bool train = true;                        // run [train] when present
   bool eval = true;                         // run [[eval]] when present
   bool resume = false;
+  bool dry_run = false;                     // train: estimate cost, do not train
+  bool details = false;                     // per-item files (run files, cluster assignments, pair scores)
+  bool use_cache = true;                    // embedding cache (--no-cache bypasses it)
+  std::optional<std::filesystem::path> model;  // --model DIR: evaluate this folder with the recipe's tasks
 };
 
 // Loads the recipe with overrides, builds the plugin host from the default folders plus the recipe's

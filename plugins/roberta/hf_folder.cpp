@@ -36,6 +36,7 @@ torch::ScalarType to_torch(DType dtype) {
     case DType::kF64: return torch::kFloat64;
     case DType::kI64: return torch::kInt64;
     case DType::kI32: return torch::kInt32;
+    case DType::kU8: return torch::kUInt8;
   }
   return torch::kFloat32;
 }

@@ -160,6 +160,20 @@ at::Tensor RobertaEncoder::encode(const std::vector<std::string>& texts, const E
   return Encoder::encode(texts, o);
 }
 
+std::unique_ptr<Encoder> RobertaEncoder::random_init(std::uint64_t seed) const {
+  std::unique_ptr<RobertaEncoder> copy(new RobertaEncoder());
+  copy->tokenizer_ = tokenizer_;
+  copy->model_ = RobertaModel(model_->config);
+  copy->model_->reset_parameters(seed);
+  copy->source_ = "random-init";
+  copy->pooling_ = pooling_;
+  copy->normalize_ = normalize_;
+  copy->max_seq_length_ = max_seq_length_;
+  copy->bf16_ = bf16_;
+  copy->batch_tokens_ = batch_tokens_;
+  return copy;
+}
+
 std::vector<at::Tensor> RobertaEncoder::parameters() { return model_->parameters(); }
 
 void RobertaEncoder::train(bool on) { model_->train(on); }

@@ -30,6 +30,7 @@ class RobertaEncoder : public Encoder {
   std::vector<at::Tensor> parameters() override;
   void train(bool on) override;
   void save(const std::filesystem::path& dir) const override;
+  std::unique_ptr<Encoder> random_init(std::uint64_t seed) const override;
 
   RobertaModel& model() { return model_; }
   const BpeTokenizer& tokenizer() const { return *tokenizer_; }
@@ -37,6 +38,7 @@ class RobertaEncoder : public Encoder {
   std::pair<torch::Tensor, torch::Tensor> pad(const TokenBatch& batch) const;
 
  private:
+  RobertaEncoder() = default;
   std::shared_ptr<const BpeTokenizer> tokenizer_;
   RobertaModel model_{nullptr};
   std::string source_;  // folder loaded from, or "random-init"

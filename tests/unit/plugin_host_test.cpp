@@ -156,7 +156,7 @@ TEST(PluginHost, CreatedRecipeTrainsThroughContext) {
   ASSERT_NE(recipe, nullptr);
   std::map<std::int64_t, double> losses;
   sentbench::TrainContext context;
-  context.log_metrics = [&](std::int64_t step, const sentbench::MetricRow& row) { losses[step] = row.at("loss"); };
+  context.log_metrics = [&](std::int64_t step, const sentbench::MetricRow& row, const sentbench::TagRow&) { losses[step] = row.at("loss"); };
   recipe->train(*encoder, context);
   EXPECT_EQ(losses, (std::map<std::int64_t, double>{{1, 1.0}, {2, 0.5}, {3, 1.0 / 3.0}}));
 }

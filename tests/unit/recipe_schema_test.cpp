@@ -225,7 +225,7 @@ TEST(RecipeSchema, HarnessKeysAreDeclared) {
             (Lines{"name", "output_dir", "seed", "threads", "plugin_dirs", "deterministic"}));
   EXPECT_EQ(names(sentbench::encoder_keys()), (Lines{"plugin"}));
   EXPECT_EQ(names(sentbench::train_keys()), (Lines{"plugin"}));
-  EXPECT_EQ(names(sentbench::eval_keys()), (Lines{"type", "name"}));
+  EXPECT_EQ(names(sentbench::eval_keys()), (Lines{"type", "name", "baselines", "optional"}));
   EXPECT_EQ(names(sentbench::report_keys()),
             (Lines{"formats", "title", "tolerance", "tolerance.main_score", "tolerance.throughput"}));
   for (const auto* keys : {&sentbench::run_keys(), &sentbench::encoder_keys(), &sentbench::train_keys(),

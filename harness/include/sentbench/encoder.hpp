@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -59,6 +60,9 @@ class SENTBENCH_API Encoder : public PluginObject {
   // Writes a self-contained model folder that the same plugin (and, for roberta, sentence-transformers)
   // loads again.
   virtual void save(const std::filesystem::path& dir) const = 0;
+  // A new encoder of the same shape and tokenizer with untrained (randomly initialised) weights: the
+  // "random-init" baseline beside every score. nullptr when the backend has no such notion.
+  virtual std::unique_ptr<Encoder> random_init(std::uint64_t seed) const { return nullptr; }
 };
 
 }  // namespace sentbench

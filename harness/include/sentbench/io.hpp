@@ -33,7 +33,7 @@ SENTBENCH_API std::string hash_file(const std::filesystem::path& path);
 SENTBENCH_API std::string hash_dir(const std::filesystem::path& dir);
 
 // Element types of safetensors files that sentbench reads and writes.
-enum class DType : int { kF32, kF16, kBF16, kF64, kI64, kI32 };
+enum class DType : int { kF32, kF16, kBF16, kF64, kI64, kI32, kU8 };
 SENTBENCH_API const char* to_string(DType dtype);
 SENTBENCH_API std::size_t element_size(DType dtype);
 

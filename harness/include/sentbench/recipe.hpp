@@ -18,6 +18,8 @@ namespace sentbench {
 
 // One training step's numbers, as a recipe reports them (loss, lr, grad_norm, pairs_per_s, ...).
 using MetricRow = std::map<std::string, double>;
+// Text fields of a step (the dataset a batch came from, ...).
+using TagRow = std::map<std::string, std::string>;
 
 // Everything the harness hands a recipe: its settings, where to write, and the services around it.
 struct TrainContext {
@@ -25,10 +27,15 @@ struct TrainContext {
   std::filesystem::path output_dir;   // the run folder; checkpoints go below it
   std::uint64_t seed = 0;
   bool resume = false;                // continue from the last complete checkpoint
+  bool dry_run = false;               // report cost estimates (parameters, FLOPs, memory, time), do not train
   int rank = 0;                       // process group (world size 1 when not distributed)
   int world_size = 1;
   // Records one step's metrics (the harness writes them to the train log and the report).
-  std::function<void(std::int64_t step, const MetricRow&)> log_metrics = [](std::int64_t, const MetricRow&) {};
+  // True once the run should end early (Ctrl-C, SIGTERM from a scheduler): the recipe writes a
+  // checkpoint at the current step and returns, so --resume continues from exactly there.
+  std::function<bool()> stop_requested = [] { return false; };
+  std::function<void(std::int64_t step, const MetricRow&, const TagRow&)> log_metrics =
+      [](std::int64_t, const MetricRow&, const TagRow&) {};
 };
 
 // Trains an encoder in place.

@@ -1,0 +1,483 @@
+// Training-pair streams and the weighted data mix. Everything random here is derived from the run seed
+// through fixed, portable arithmetic (splitmix64, mt19937_64, rejection sampling), so a checkpointed
+// position replays to the same examples on any standard library; the one exception is the dataset
+// choice, which uses std::discrete_distribution as the brief asks (stable within one libstdc++).
+#include "pair_stream.hpp"
+
+#include <cmath>
+#include <fstream>
+#include <iterator>
+#include <limits>
+#include <locale>
+#include <optional>
+#include <sstream>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "parse_util.hpp"
+#include "sentbench/errors.hpp"
+#include "text_file.hpp"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace sentbench {
+namespace {
+
+constexpr const char* kFormats =
+    "each line must be a JSON list [anchor, positive] or [anchor, positive, negative], {\"texts\": [...]}, or "
+    "{\"query\": ..., \"pos\": ..., \"neg\": ...}";
+
+// Salt for the dataset-choice generator, so it never coincides with a stream's generator.
+constexpr std::uint64_t kMixSalt = 0x6d69782d63686f69ULL;  // "mix-choi"
+
+// splitmix64: spreads nearby inputs (seed 1 and 2, epoch 3 and 4) over unrelated generator states.
+std::uint64_t splitmix64(std::uint64_t x) {
+  x += 0x9E3779B97F4A7C15ULL;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
+  return x ^ (x >> 31);
+}
+
+std::uint64_t derive_seed(std::uint64_t seed, std::uint64_t salt) { return splitmix64(splitmix64(seed) ^ salt); }
+
+// FNV-1a of a name: std::hash is not specified, and a stream's seed must survive a compiler change.
+std::uint64_t fnv1a(const std::string& text) {
+  std::uint64_t h = 0xcbf29ce484222325ULL;
+  for (const unsigned char c : text) {
+    h ^= c;
+    h *= 0x100000001b3ULL;
+  }
+  return h;
+}
+
+// Uniform in [0, n) by rejection. std::uniform_int_distribution's algorithm is implementation-defined,
+// and a checkpoint's replay must make the same draws wherever it runs.
+std::size_t bounded(std::mt19937_64& rng, std::uint64_t n) {
+  const std::uint64_t threshold = (std::uint64_t{0} - n) % n;  // 2^64 mod n: values below it would bias small results
+  for (;;) {
+    const std::uint64_t x = rng();
+    if (x >= threshold) return static_cast<std::size_t>(x % n);
+  }
+}
+
+// The classic locale keeps a global locale with digit grouping out of checkpoint text.
+std::string serialize(const std::mt19937_64& rng) {
+  std::ostringstream out;
+  out.imbue(std::locale::classic());
+  out << rng;
+  return out.str();
+}
+
+bool is_fresh(const StreamState& state) { return state.epoch == 0 && state.consumed == 0 && state.rng.empty(); }
+
+// nlohmann's message without its "[json.exception...]" tag; "line 1" dropped because the parser only saw
+// one line, which would contradict the file line in front of it.
+std::string json_error_text(const json::parse_error& e, bool single_line) {
+  std::string why = e.what();
+  if (const auto close = why.find("] "); why.rfind("[json.exception", 0) == 0 && close != std::string::npos)
+    why.erase(0, close + 2);
+  if (single_line)
+    if (const auto at = why.find("at line 1, column "); at != std::string::npos) why.erase(at + 3, 8);
+  return why;
+}
+
+// The 2 or 3 strings of a JSON list (a bare example or the value of "texts").
+std::vector<std::string> texts_of(const json& list, const std::string& where, const char* what) {
+  if (list.size() < 2 || list.size() > 3)
+    throw DataError(fmt::format("{}: {} has {} text{}; an example has 2 (anchor, positive) or 3 (anchor, positive, "
+                                "hard negative)",
+                                where, what, list.size(), list.size() == 1 ? "" : "s"));
+  std::vector<std::string> texts;
+  texts.reserve(list.size());
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    if (!list[i].is_string())
+      throw DataError(fmt::format("{}: text {} of {} is a JSON {}, expected a string", where, i + 1, what,
+                                  list[i].type_name()));
+    texts.push_back(list[i].get<std::string>());
+  }
+  return texts;
+}
+
+// "pos"/"neg" may be one string or a list of candidates; the reference takes the first. nullopt for an
+// empty list or null (allowed for "neg" only).
+std::optional<std::string> first_text(const json& value, const std::string& where, const char* key) {
+  if (value.is_string()) return value.get<std::string>();
+  if (value.is_null()) return std::nullopt;
+  if (value.is_array()) {
+    if (value.empty()) return std::nullopt;
+    if (!value[0].is_string())
+      throw DataError(fmt::format("{}: the first element of \"{}\" is a JSON {}, expected a string", where, key,
+                                  value[0].type_name()));
+    return value[0].get<std::string>();
+  }
+  throw DataError(
+      fmt::format("{}: \"{}\" is a JSON {}, expected a string or a list of strings", where, key, value.type_name()));
+}
+
+std::vector<std::string> query_example(const json& object, const std::string& where) {
+  const json& query = object.at("query");
+  if (!query.is_string())
+    throw DataError(fmt::format("{}: \"query\" is a JSON {}, expected a string", where, query.type_name()));
+  std::vector<std::string> texts{query.get<std::string>()};
+  const auto pos = object.find("pos");
+  std::optional<std::string> positive;
+  if (pos != object.end()) positive = first_text(*pos, where, "pos");
+  if (!positive)
+    throw DataError(fmt::format("{}: has \"query\" but no positive (\"pos\" is {}); {}", where,
+                                pos == object.end() ? "missing" : "empty", kFormats));
+  texts.push_back(std::move(*positive));
+  if (const auto neg = object.find("neg"); neg != object.end())
+    if (auto negative = first_text(*neg, where, "neg")) texts.push_back(std::move(*negative));
+  return texts;
+}
+
+// One non-blank line of a pairs file and where it came from; parsed only when drawn, so replaying a
+// checkpoint costs reading, not JSON parsing.
+struct PendingLine {
+  std::string text;
+  std::int64_t line_number = 0;
+};
+
+}  // namespace
+
+Example parse_example(const std::string& line, const std::string& where) {
+  json value;
+  try {
+    value = json::parse(line);
+  } catch (const json::parse_error& e) {
+    throw DataError(fmt::format("{}: malformed JSON: {} ({})", where, json_error_text(e, true), kFormats));
+  }
+  if (value.is_array()) return Example{texts_of(value, where, "the list")};
+  if (value.is_object()) {
+    if (const auto texts = value.find("texts"); texts != value.end()) {
+      if (!texts->is_array())
+        throw DataError(fmt::format("{}: \"texts\" is a JSON {}, expected a list of 2 or 3 strings", where,
+                                    texts->type_name()));
+      return Example{texts_of(*texts, where, "\"texts\"")};
+    }
+    if (value.contains("query")) return Example{query_example(value, where)};
+    std::string keys;
+    for (const auto& item : value.items()) keys += (keys.empty() ? "" : ", ") + ("\"" + item.key() + "\"");
+    throw DataError(fmt::format("{}: an object without \"texts\" or \"query\" (keys: {}); {}", where,
+                                keys.empty() ? std::string("none") : detail::excerpt(keys), kFormats));
+  }
+  throw DataError(fmt::format("{}: found a JSON {}; {}", where, value.type_name(), kFormats));
+}
+
+// ---- PairStream ------------------------------------------------------------------------------------
+
+// The reservoir-style shuffle: `buffer` holds up to `capacity` lines; each draw takes a random slot and
+// refills it with the file's next line, so memory is bounded by the buffer whatever the file size.
+struct PairStream::Impl {
+  fs::path file;
+  std::uint64_t seed = 0;
+  std::size_t capacity = 0;
+  std::unique_ptr<LineReader> reader;  // null before the first use and once the file is exhausted
+  std::vector<PendingLine> buffer;
+  std::mt19937_64 rng;
+  std::uint64_t epoch = 0;
+  std::uint64_t consumed = 0;
+  bool started = false;
+  std::int64_t last_line = 0;
+
+  // Next non-blank line (a trailing empty line is common and is not an example).
+  bool read_line(PendingLine& out) {
+    if (!reader) return false;
+    while (reader->next(out.text))
+      if (!detail::is_blank(out.text)) {
+        out.line_number = reader->line_number();
+        return true;
+      }
+    reader.reset();  // frees the reader's buffers while the shuffle buffer drains
+    return false;
+  }
+
+  void start_epoch(std::uint64_t e) {
+    reader.reset();
+    buffer.clear();
+    reader = std::make_unique<LineReader>(file);
+    rng.seed(derive_seed(seed, e));
+    epoch = e;
+    consumed = 0;
+    started = true;
+    PendingLine line;
+    while (buffer.size() < capacity && read_line(line)) buffer.push_back(std::move(line));
+    if (buffer.empty())
+      throw DataError(fmt::format("{}: no examples (the file is empty or holds only blank lines); remove it from "
+                                  "the data config or give it weight 0",
+                                  file.string()));
+  }
+
+  // One draw from a non-empty buffer.
+  PendingLine take() {
+    const std::size_t i = bounded(rng, buffer.size());
+    PendingLine out = std::move(buffer[i]);
+    PendingLine next;
+    if (read_line(next)) {
+      buffer[i] = std::move(next);
+    } else {
+      if (i + 1 != buffer.size()) buffer[i] = std::move(buffer.back());
+      buffer.pop_back();
+    }
+    ++consumed;
+    return out;
+  }
+
+  PendingLine draw() {
+    if (!started)
+      start_epoch(0);
+    else if (buffer.empty())
+      start_epoch(epoch + 1);
+    return take();
+  }
+};
+
+PairStream::PairStream(fs::path file, std::uint64_t seed, std::size_t buffer)
+    : impl_(std::make_unique<Impl>()), file_(std::move(file)) {
+  if (buffer == 0)
+    throw ConfigError(fmt::format("shuffle buffer for {} must hold at least 1 example (1 = file order)",
+                                  file_.string()));
+  impl_->file = file_;
+  impl_->seed = seed;
+  impl_->capacity = buffer;
+}
+
+PairStream::~PairStream() = default;
+PairStream::PairStream(PairStream&&) noexcept = default;
+PairStream& PairStream::operator=(PairStream&&) noexcept = default;
+
+Example PairStream::next() {
+  PendingLine line = impl_->draw();
+  impl_->last_line = line.line_number;
+  return parse_example(line.text, where());
+}
+
+StreamState PairStream::state() const {
+  if (!impl_->started) return {};
+  return StreamState{impl_->epoch, impl_->consumed, serialize(impl_->rng)};
+}
+
+// Replays the saved epoch's draws without parsing; see the header for the cost.
+void PairStream::restore(const StreamState& state) {
+  Impl& s = *impl_;
+  if (is_fresh(state)) {
+    s.reader.reset();
+    s.buffer.clear();
+    s.started = false;
+    s.epoch = s.consumed = 0;
+    s.last_line = 0;
+    return;
+  }
+  s.start_epoch(state.epoch);
+  for (std::uint64_t k = 0; k < state.consumed; ++k) {
+    if (s.buffer.empty())
+      throw DataError(fmt::format("{}: cannot restore the data position: the checkpoint used {} examples of epoch "
+                                  "{} but the file holds only {}; the file changed since the checkpoint (restore "
+                                  "the original file or restart the data stream)",
+                                  file_.string(), state.consumed, state.epoch, k));
+    s.last_line = s.take().line_number;
+  }
+  if (!state.rng.empty() && serialize(s.rng) != state.rng)
+    throw DataError(fmt::format("{}: cannot restore the data position: replaying it gives a different shuffle "
+                                "state than the checkpoint's; the seed, the shuffle buffer size or the file "
+                                "changed since (resume with the original settings and data)",
+                                file_.string()));
+}
+
+std::string PairStream::where() const { return fmt::format("{}:{}", file_.string(), impl_->last_line); }
+
+// ---- data config -----------------------------------------------------------------------------------
+
+std::vector<MixEntry> read_data_config(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    throw IoError(fmt::format("cannot read data config {}: {}", path.string(),
+                              fs::exists(path) ? "permission denied or not a file" : "no such file"));
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  json value;
+  try {
+    value = json::parse(text);
+  } catch (const json::parse_error& e) {
+    throw DataError(fmt::format("{}: malformed JSON: {}", path.string(), json_error_text(e, false)));
+  }
+  const std::string file = path.string();
+  if (!value.is_array())
+    throw DataError(fmt::format("{}: a data config is a JSON list of {{\"name\", \"lines\", \"weight\"}} objects; "
+                                "found a JSON {}",
+                                file, value.type_name()));
+  std::vector<MixEntry> entries;
+  std::unordered_map<std::string, std::size_t> seen;
+  double total = 0;
+  for (std::size_t i = 0; i < value.size(); ++i) {
+    const json& item = value[i];
+    if (!item.is_object())
+      throw DataError(fmt::format("{}: entry {} is a JSON {}; each entry is an object {{\"name\", \"lines\", "
+                                  "\"weight\"}}",
+                                  file, i, item.type_name()));
+    MixEntry entry;
+    const auto name = item.find("name");
+    if (name == item.end() || !name->is_string() || name->get<std::string>().empty())
+      throw DataError(fmt::format("{}: entry {} has {} \"name\" (the data file, relative to the data folder)", file,
+                                  i, name == item.end() ? "no" : "an empty or non-string"));
+    entry.name = name->get<std::string>();
+    const std::string label = fmt::format("{}: entry {} (\"{}\")", file, i, entry.name);
+    if (const auto [it, fresh] = seen.emplace(entry.name, i); !fresh)
+      throw DataError(fmt::format("{} repeats entry {}; list each file once (add the weights together)", label,
+                                  it->second));
+    const auto weight = item.find("weight");
+    if (weight == item.end() || !weight->is_number())
+      throw DataError(fmt::format("{} has {} \"weight\" (a number >= 0; 0 keeps the entry but never draws it)",
+                                  label, weight == item.end() ? "no" : "a non-numeric"));
+    entry.weight = weight->get<double>();
+    if (!std::isfinite(entry.weight) || entry.weight < 0)
+      throw DataError(fmt::format("{} has weight {}; weights must be >= 0 (0 keeps the entry but never draws it)",
+                                  label, weight->dump()));
+    if (const auto lines = item.find("lines"); lines != item.end()) {
+      if (lines->is_number_unsigned())
+        entry.lines = lines->get<std::uint64_t>();
+      else
+        throw DataError(fmt::format("{} has \"lines\": {}; it must be a whole number >= 0 (or be left out)", label,
+                                    detail::excerpt(lines->dump())));
+    }
+    total += entry.weight;
+    entries.push_back(std::move(entry));
+  }
+  if (entries.empty()) throw DataError(fmt::format("{}: the data config lists no entries", file));
+  if (total <= 0)
+    throw DataError(fmt::format("{}: every weight is 0, so nothing can be drawn; give at least one entry a positive "
+                                "weight",
+                                file));
+  return entries;
+}
+
+// ---- PairMixer -------------------------------------------------------------------------------------
+
+namespace {
+
+fs::path resolve(const fs::path& data_dir, const MixEntry& entry) { return data_dir / entry.name; }
+
+std::string entry_label(std::size_t index, const MixEntry& entry) {
+  return fmt::format("data mix entry {} (\"{}\")", index, entry.name);
+}
+
+}  // namespace
+
+PairMixer::PairMixer(std::vector<MixEntry> entries, fs::path data_dir, std::uint64_t seed,
+                     std::size_t shuffle_buffer)
+    : entries_(std::move(entries)),
+      data_dir_(std::move(data_dir)),
+      seed_(seed),
+      shuffle_buffer_(shuffle_buffer),
+      rng_(derive_seed(seed, kMixSalt)),
+      streams_(entries_.size()),
+      saved_(entries_.size()) {
+  if (shuffle_buffer_ == 0) throw ConfigError("the shuffle buffer must hold at least 1 example (1 = file order)");
+  if (entries_.empty()) throw DataError("the data mix has no entries");
+  std::vector<double> weights;
+  double total = 0;
+  for (std::size_t i = 0; i < entries_.size(); ++i) {
+    const double w = entries_[i].weight;
+    if (!std::isfinite(w) || w < 0)
+      throw DataError(fmt::format("{}: weight {} must be a finite number >= 0", entry_label(i, entries_[i]), w));
+    weights.push_back(w);
+    total += w;
+  }
+  if (total <= 0) throw DataError("every weight of the data mix is 0, so nothing can be drawn");
+  choose_ = std::discrete_distribution<std::size_t>(weights.begin(), weights.end());
+
+  // Checked now (a stat per file, nothing opened) so a typo fails at start, not at the first draw.
+  std::size_t missing = 0;
+  std::string first;
+  for (std::size_t i = 0; i < entries_.size(); ++i) {
+    if (entries_[i].weight <= 0) continue;
+    const fs::path path = resolve(data_dir_, entries_[i]);
+    if (fs::exists(path)) continue;
+    if (missing++ == 0) first = fmt::format("{}: file {} not found", entry_label(i, entries_[i]), path.string());
+  }
+  if (missing > 0)
+    throw DataError(fmt::format("{}{}; names are relative to the data folder {} (download the data there, pass the "
+                                "right folder, or set the weight of absent files to 0)",
+                                first, missing > 1 ? fmt::format(" (and {} more missing)", missing - 1) : "",
+                                data_dir_.string()));
+}
+
+PairMixer::~PairMixer() = default;
+
+PairBatch PairMixer::next_batch(std::size_t batch_size) {
+  if (batch_size == 0) throw ConfigError("batch size must be at least 1");
+  const std::size_t d = choose_(rng_);
+  const MixEntry& entry = entries_[d];
+  if (!streams_[d]) {
+    const fs::path path = resolve(data_dir_, entry);
+    if (!fs::exists(path))
+      throw DataError(fmt::format("{}: file {} not found (relative to the data folder {})", entry_label(d, entry),
+                                  path.string(), data_dir_.string()));
+    auto stream = std::make_unique<PairStream>(path, derive_seed(seed_, fnv1a(entry.name)), shuffle_buffer_);
+    if (!is_fresh(saved_[d])) stream->restore(saved_[d]);
+    streams_[d] = std::move(stream);
+  }
+  PairStream& stream = *streams_[d];
+
+  PairBatch batch;
+  batch.dataset = d;
+  batch.dataset_name = entry.name;
+  batch.examples.reserve(batch_size);
+  std::unordered_set<std::string> texts;
+  const std::size_t limit = 20 * batch_size;
+  std::size_t draws = 0;
+  while (batch.examples.size() < batch_size) {
+    if (draws == limit)
+      throw DataError(fmt::format("{}: could not fill a batch of {} examples with distinct texts in {} draws (got "
+                                  "{}; the other draws repeated a text already in the batch): the file has too few "
+                                  "distinct examples for this batch size; use a smaller batch, add data to the "
+                                  "file, or set its weight to 0",
+                                  entry_label(d, entry), batch_size, draws, batch.examples.size()));
+    Example example = stream.next();
+    ++draws;
+    if (!batch.examples.empty() && example.texts.size() != batch.examples.front().texts.size())
+      throw DataError(fmt::format("{}: this example has {} texts but the batch being filled from {} has {}; a file "
+                                  "must hold only pairs or only triplets (split it into two files)",
+                                  stream.where(), example.texts.size(), entry_label(d, entry),
+                                  batch.examples.front().texts.size()));
+    bool repeated = false;
+    for (const auto& text : example.texts) repeated = repeated || texts.count(text) > 0;
+    if (repeated) continue;  // the same text as a positive of one row and a negative of another would mislead
+    texts.insert(example.texts.begin(), example.texts.end());
+    batch.examples.push_back(std::move(example));
+  }
+  return batch;
+}
+
+MixState PairMixer::state() const {
+  MixState state;
+  state.rng = serialize(rng_);
+  state.streams.reserve(entries_.size());
+  for (std::size_t i = 0; i < entries_.size(); ++i)
+    state.streams.push_back(streams_[i] ? streams_[i]->state() : saved_[i]);
+  return state;
+}
+
+void PairMixer::restore(const MixState& state) {
+  if (state.streams.size() != entries_.size())
+    throw DataError(fmt::format("cannot restore the data mix: the checkpoint has {} streams but the data config has "
+                                "{} entries; resume with the data config the run started with",
+                                state.streams.size(), entries_.size()));
+  std::istringstream in(state.rng);
+  in.imbue(std::locale::classic());
+  std::mt19937_64 rng;
+  in >> rng;
+  if (in.fail())
+    throw DataError("cannot restore the data mix: its generator state is not a serialized std::mt19937_64 (a "
+                    "damaged checkpoint?)");
+  rng_ = rng;
+  choose_.reset();
+  for (auto& stream : streams_) stream.reset();
+  saved_ = state.streams;
+}
+
+}  // namespace sentbench

@@ -1,0 +1,437 @@
+// The contrastive training loop: data on a worker thread, plain or GradCache steps, AdamW with a
+// linear schedule, per-step logs, atomic checkpoints and exact resume.
+#include "contrastive_recipe.hpp"
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include <ATen/autocast_mode.h>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include "checkpoint.hpp"
+#include "grad_cache.hpp"
+#include "losses.hpp"
+#include "pair_stream.hpp"
+#include "sentbench/errors.hpp"
+#include "sentbench/log.hpp"
+#include "sentbench/progress.hpp"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace sentbench::contrastive {
+
+const KeySpec kTrainKeys[] = {
+    {"plugin", ValueType::kString, true, "\"contrastive\""},
+    {"data_config", ValueType::kPath, false, "data_config JSON: [{\"name\", \"lines\", \"weight\"}, ...]"},
+    {"data_dir", ValueType::kPath, false, "folder the data_config names are relative to (default: its folder)"},
+    {"data", ValueType::kPath, false, "a single pairs file (*.jsonl / *.jsonl.gz) instead of a data_config"},
+    {"steps", ValueType::kInteger, true, "optimisation steps"},
+    {"batch_size", ValueType::kInteger, true, "examples per step (global batch; each one's partner is the target)"},
+    {"lr", ValueType::kFloat, false, "peak learning rate (default 2e-5)"},
+    {"warmup_steps", ValueType::kInteger, false, "linear warm-up steps (default 500), then linear decay to 0"},
+    {"weight_decay", ValueType::kFloat, false, "AdamW weight decay on matrices (default 0.01; none on biases/norms)"},
+    {"betas", ValueType::kArray, false, "AdamW betas (default [0.9, 0.999])"},
+    {"eps", ValueType::kFloat, false, "AdamW epsilon (default 1e-6)"},
+    {"max_grad_norm", ValueType::kFloat, false, "gradient clipping (default 1.0; 0 disables)"},
+    {"scale", ValueType::kFloat, false, "similarity scale of the MNRL loss (default 20)"},
+    {"symmetric", ValueType::kBoolean, false, "average both directions of the loss (default true)"},
+    {"mini_batch", ValueType::kInteger, false, "GradCache mini-batch (default 0: plain full-batch steps)"},
+    {"bf16", ValueType::kBoolean, false, "bf16 autocast for forward and backward (default false)"},
+    {"checkpoint_every", ValueType::kInteger, false, "steps between checkpoints (default 0: only at the end)"},
+    {"keep_checkpoints", ValueType::kInteger, false, "newest checkpoints kept (default 2)"},
+    {"shuffle_buffer", ValueType::kInteger, false, "examples in each file's shuffle buffer (default 4096)"},
+    {"prefetch", ValueType::kInteger, false, "batches tokenized ahead on a worker thread (default 2)"},
+};
+const std::size_t kTrainKeyCount = sizeof(kTrainKeys) / sizeof(kTrainKeys[0]);
+
+TrainSettings read_settings(const Config& c) {
+  TrainSettings s;
+  if (c.contains("data_config") == c.contains("data")) {
+    c.fail(c.contains("data") ? "data" : "", "set exactly one of `data_config` (a weighted mix) or `data` (one pairs file)");
+  }
+  if (c.contains("data_config")) {
+    s.data_config = c.get_path("data_config");
+    s.data_dir = c.get_path("data_dir", s.data_config.parent_path());
+  } else {
+    s.data = c.get_path("data");
+  }
+  s.steps = c.get_int("steps");
+  s.batch_size = c.get_int("batch_size");
+  s.lr = c.get_double("lr", s.lr);
+  s.warmup_steps = c.get_int("warmup_steps", s.warmup_steps);
+  s.weight_decay = c.get_double("weight_decay", s.weight_decay);
+  if (c.contains("betas")) {
+    const auto b = c.get_doubles("betas");
+    if (b.size() != 2) c.fail("betas", "expected two numbers, e.g. [0.9, 0.999]");
+    s.beta1 = b[0];
+    s.beta2 = b[1];
+  }
+  s.eps = c.get_double("eps", s.eps);
+  s.max_grad_norm = c.get_double("max_grad_norm", s.max_grad_norm);
+  s.scale = c.get_double("scale", s.scale);
+  s.symmetric = c.get_bool("symmetric", s.symmetric);
+  s.mini_batch = c.get_int("mini_batch", s.mini_batch);
+  s.bf16 = c.get_bool("bf16", s.bf16);
+  s.checkpoint_every = c.get_int("checkpoint_every", s.checkpoint_every);
+  s.keep_checkpoints = c.get_int("keep_checkpoints", s.keep_checkpoints);
+  s.shuffle_buffer = c.get_int("shuffle_buffer", s.shuffle_buffer);
+  s.prefetch = c.get_int("prefetch", s.prefetch);
+  if (s.steps < 1) c.fail("steps", "must be at least 1");
+  if (s.batch_size < 2) c.fail("batch_size", "must be at least 2 (in-batch negatives need company)");
+  if (s.lr <= 0) c.fail("lr", "must be positive");
+  if (s.warmup_steps < 0) c.fail("warmup_steps", "must not be negative");
+  if (s.mini_batch < 0) c.fail("mini_batch", "must not be negative");
+  if (s.prefetch < 1) c.fail("prefetch", "must be at least 1");
+  return s;
+}
+
+double learning_rate(const TrainSettings& s, std::int64_t step) {
+  if (s.warmup_steps > 0 && step <= s.warmup_steps) return s.lr * static_cast<double>(step) / s.warmup_steps;
+  const double remaining = static_cast<double>(s.steps - step) / std::max<std::int64_t>(1, s.steps - s.warmup_steps);
+  return s.lr * std::max(0.0, remaining);
+}
+
+ContrastiveRecipe::ContrastiveRecipe(const Config& config) : settings_(read_settings(config)) {}
+
+namespace {
+
+// A batch made ready on the worker thread: its columns tokenized, and the mixer state after drawing it
+// (what a checkpoint taken at this step must store).
+struct ReadyBatch {
+  PairBatch batch;
+  std::vector<TokenBatch> columns;
+  std::size_t tokens = 0;
+  MixState state_after;
+};
+
+std::vector<MixEntry> mix_entries(const TrainSettings& s, fs::path& data_dir) {
+  if (!s.data_config.empty()) {
+    data_dir = s.data_dir;
+    return read_data_config(s.data_config);
+  }
+  data_dir = s.data.parent_path();
+  return {MixEntry{s.data.filename().string(), 0, 1.0}};
+}
+
+std::vector<TokenBatch> tokenize_columns(const Encoder& encoder, const PairBatch& batch) {
+  const std::size_t arity = batch.examples.front().texts.size();
+  std::vector<TokenBatch> columns;
+  for (std::size_t c = 0; c < arity; ++c) {
+    std::vector<std::string> texts;
+    texts.reserve(batch.examples.size());
+    for (const auto& e : batch.examples) texts.push_back(e.texts[c]);
+    columns.push_back(encoder.tokenize(texts));
+  }
+  return columns;
+}
+
+// Draws and tokenizes batches ahead of the model on one worker thread; in order, so deterministic.
+class Prefetcher {
+ public:
+  Prefetcher(PairMixer& mixer, const Encoder& encoder, std::size_t batch_size, std::size_t depth)
+      : mixer_(mixer), encoder_(encoder), batch_size_(batch_size), depth_(depth), worker_([this] { run(); }) {}
+  ~Prefetcher() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    worker_.join();
+  }
+  ReadyBatch next() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    cv_.wait(lock, [&] { return !queue_.empty() || error_; });
+    if (queue_.empty()) std::rethrow_exception(error_);
+    ReadyBatch b = std::move(queue_.front());
+    queue_.pop_front();
+    cv_.notify_all();
+    return b;
+  }
+
+ private:
+  void run() {
+    try {
+      while (true) {
+        {
+          std::unique_lock<std::mutex> lock(mutex_);
+          cv_.wait(lock, [&] { return stop_ || queue_.size() < depth_; });
+          if (stop_) return;
+        }
+        ReadyBatch b;
+        b.batch = mixer_.next_batch(batch_size_);
+        b.state_after = mixer_.state();
+        b.columns = tokenize_columns(encoder_, b.batch);
+        for (const auto& c : b.columns) b.tokens += c.tokens();
+        std::lock_guard<std::mutex> lock(mutex_);
+        queue_.push_back(std::move(b));
+        cv_.notify_all();
+      }
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      error_ = std::current_exception();
+      cv_.notify_all();
+    }
+  }
+
+  PairMixer& mixer_;
+  const Encoder& encoder_;
+  std::size_t batch_size_, depth_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::deque<ReadyBatch> queue_;
+  std::exception_ptr error_;
+  bool stop_ = false;
+  std::thread worker_;  // last: starts after every member it uses exists
+};
+
+json mix_state_json(const MixState& s) {
+  json streams = json::array();
+  for (const auto& st : s.streams) streams.push_back({{"epoch", st.epoch}, {"consumed", st.consumed}, {"rng", st.rng}});
+  return {{"rng", s.rng}, {"streams", streams}};
+}
+
+MixState mix_state_from_json(const json& j) {
+  MixState s;
+  s.rng = j.at("rng").get<std::string>();
+  for (const auto& st : j.at("streams")) {
+    s.streams.push_back({st.at("epoch").get<std::uint64_t>(), st.at("consumed").get<std::uint64_t>(), st.at("rng").get<std::string>()});
+  }
+  return s;
+}
+
+// AdamW with decay on matrices only (biases and LayerNorm weights are 1-D), as the reference run.
+std::unique_ptr<torch::optim::AdamW> make_optimizer(Encoder& encoder, const TrainSettings& s) {
+  std::vector<at::Tensor> decay, no_decay;
+  for (const auto& p : encoder.parameters()) (p.dim() >= 2 ? decay : no_decay).push_back(p);
+  auto options = [&](double wd) {
+    return std::make_unique<torch::optim::AdamWOptions>(
+        torch::optim::AdamWOptions(s.lr).betas({s.beta1, s.beta2}).eps(s.eps).weight_decay(wd));
+  };
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  groups.emplace_back(decay, options(s.weight_decay));
+  groups.emplace_back(no_decay, options(0.0));
+  return std::make_unique<torch::optim::AdamW>(groups, torch::optim::AdamWOptions(s.lr));
+}
+
+// bf16 autocast on CPU for a step; restores the previous state.
+class CpuAutocastScope {
+ public:
+  explicit CpuAutocastScope(bool on) : on_(on) {
+    if (!on_) return;
+    previous_ = at::autocast::is_cpu_enabled();
+    at::autocast::set_cpu_enabled(true);
+    at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+  }
+  ~CpuAutocastScope() {
+    if (!on_) return;
+    at::autocast::set_cpu_enabled(previous_);
+    at::autocast::clear_cache();
+  }
+
+ private:
+  bool on_;
+  bool previous_ = false;
+};
+
+LossFn make_loss(const TrainSettings& s) {
+  return [scale = s.scale, symmetric = s.symmetric](const std::vector<at::Tensor>& cols) {
+    std::vector<at::Tensor> candidates(cols.begin() + 1, cols.end());
+    return mnrl_loss(cols[0].to(torch::kFloat32), torch::cat(candidates).to(torch::kFloat32), scale, symmetric);
+  };
+}
+
+}  // namespace
+
+void ContrastiveRecipe::train(Encoder& encoder, TrainContext& context) {
+  if (context.dry_run) return dry_run(encoder, context);
+  const TrainSettings& s = settings_;
+  fs::path data_dir;
+  std::vector<MixEntry> entries = mix_entries(s, data_dir);  // sets data_dir: call before using it
+  PairMixer mixer(std::move(entries), data_dir, context.seed, static_cast<std::size_t>(s.shuffle_buffer));
+  auto optimizer = make_optimizer(encoder, s);
+  const fs::path checkpoints = context.output_dir / "checkpoints";
+
+  std::int64_t step = 0;
+  if (context.resume) {
+    if (auto latest = latest_checkpoint(checkpoints)) {
+      const CheckpointMeta meta = load_checkpoint(*latest, encoder, *optimizer);
+      const json state = json::parse(meta.state_json);
+      if (state.value("world_size", 1) != context.world_size) {
+        throw ConfigError(fmt::format("checkpoint {} was written by {} ranks, this run has {}; resume at the same "
+                                      "world size", latest->string(), state.value("world_size", 1), context.world_size));
+      }
+      mixer.restore(mix_state_from_json(state.at("data")));
+      step = meta.step;
+      log::info("resumed from {} (step {})", latest->string(), step);
+    } else {
+      log::warn("--resume: no complete checkpoint under {}; starting from step 0", checkpoints.string());
+    }
+  }
+  if (step >= s.steps) {
+    log::info("already trained for {} steps", step);
+    return;
+  }
+
+  const LossFn loss = make_loss(s);
+  const auto params = encoder.parameters();
+  Prefetcher prefetcher(mixer, encoder, static_cast<std::size_t>(s.batch_size), static_cast<std::size_t>(s.prefetch));
+  Progress progress("train", s.steps, "steps");
+  progress.set(step);
+  encoder.train(true);
+  MixState last_state = mixer.state();
+  for (++step; step <= s.steps; ++step) {
+    const auto start = std::chrono::steady_clock::now();
+    ReadyBatch ready = prefetcher.next();
+    const double lr = learning_rate(s, step);
+    for (auto& group : optimizer->param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
+    optimizer->zero_grad();
+    double value;
+    {
+      CpuAutocastScope autocast(s.bf16);
+      value = forward_backward(encoder, ready.columns, loss, s.mini_batch);
+    }
+    if (!std::isfinite(value)) {
+      throw Error(fmt::format("step {}: the loss is {} (dataset {}); lower lr or check the data", step, value,
+                              ready.batch.dataset_name));
+    }
+    const double grad_norm = s.max_grad_norm > 0 ? torch::nn::utils::clip_grad_norm_(params, s.max_grad_norm)
+                                                 : std::sqrt([&] {
+                                                     double n = 0;
+                                                     for (const auto& p : params) if (p.grad().defined()) n += p.grad().pow(2).sum().item<double>();
+                                                     return n;
+                                                   }());
+    optimizer->step();
+    last_state = ready.state_after;
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    context.log_metrics(step,
+                        {{"loss", value}, {"lr", lr}, {"grad_norm", grad_norm},
+                         {"pairs_per_s", ready.batch.examples.size() / seconds},
+                         {"tokens_per_s", ready.tokens / seconds}, {"step_seconds", seconds}},
+                        {{"dataset", ready.batch.dataset_name}});
+    progress.set_status(fmt::format("loss {:.4f} lr {:.2e}", value, lr));
+    progress.add();
+    const bool stop = context.stop_requested();
+    if ((s.checkpoint_every > 0 && step % s.checkpoint_every == 0) || step == s.steps || stop) {
+      const json state = {{"data", mix_state_json(last_state)}, {"world_size", context.world_size}};
+      save_checkpoint(checkpoints, encoder, *optimizer, CheckpointMeta{step, state.dump()},
+                      static_cast<int>(s.keep_checkpoints));
+    }
+    if (stop) {
+      log::warn("stopping at step {} as asked; `--resume` continues from here", step);
+      throw Error(fmt::format("training interrupted at step {} (checkpoint written)", step));
+    }
+  }
+  progress.finish();
+  encoder.train(false);
+}
+
+void ContrastiveRecipe::dry_run(Encoder& encoder, TrainContext& context) {
+  const TrainSettings& s = settings_;
+  const EncoderInfo info = encoder.info();
+  std::int64_t params = 0, dense = 0;
+  for (const auto& p : encoder.parameters()) {
+    params += p.numel();
+    // Embedding tables are lookups, not matmuls: the largest 2-D tensors with one dim equal to vocab
+    // or positions. Approximate dense weights as all 2-D tensors whose rows are not far above hidden.
+    if (p.dim() == 2 && p.size(0) <= 8 * info.dim) dense += p.numel();
+  }
+  // Average texts per batch from a few real batches, or an upper bound when the data is absent.
+  double tokens_per_text = static_cast<double>(info.max_tokens);
+  double padded_per_text = static_cast<double>(info.max_tokens);
+  std::size_t arity = 2;
+  std::string token_source = "upper bound (max_seq_length; data not found)";
+  std::vector<std::vector<TokenBatch>> sample;
+  try {
+    fs::path data_dir;
+    std::vector<MixEntry> entries = mix_entries(s, data_dir);  // sets data_dir: call before using it
+  PairMixer mixer(std::move(entries), data_dir, context.seed, static_cast<std::size_t>(s.shuffle_buffer));
+    double tokens = 0, padded = 0, texts = 0;
+    for (int i = 0; i < 3; ++i) {
+      const PairBatch b = mixer.next_batch(static_cast<std::size_t>(s.batch_size));
+      sample.push_back(tokenize_columns(encoder, b));
+      arity = sample.back().size();
+      for (const auto& c : sample.back()) {
+        tokens += static_cast<double>(c.tokens());
+        padded += static_cast<double>(c.max_length() * c.size());
+        texts += static_cast<double>(c.size());
+      }
+    }
+    tokens_per_text = tokens / texts;
+    padded_per_text = padded / texts;
+    token_source = "measured on 3 batches of the data";
+  } catch (const Error& e) {
+    log::warn("dry run: {}", e.what());
+  }
+  if (sample.empty()) {
+    // Synthetic texts at the length limit stand in for the data when timing steps.
+    std::vector<std::string> texts(static_cast<std::size_t>(s.batch_size));
+    for (auto& t : texts) for (std::int64_t w = 0; w < info.max_tokens; ++w) t += "word ";
+    sample.push_back({encoder.tokenize(texts), encoder.tokenize(texts)});
+  }
+  const double texts_per_step = static_cast<double>(s.batch_size * static_cast<std::int64_t>(arity));
+  const double tokens = tokens_per_text * texts_per_step;
+  const double padded = padded_per_text * texts_per_step;
+  const double h = static_cast<double>(info.dim);
+  const double layers = std::max(1.0, std::round(static_cast<double>(dense) / (12.0 * h * h)));
+  const double seq = padded_per_text;
+  // 6·N·tokens for forward + backward of the dense weights; attention scores and mixing add
+  // 12·L·T·h per token (QKᵀ and PV, forward + backward).
+  const double flops = 6.0 * static_cast<double>(dense) * padded + 12.0 * layers * seq * h * padded;
+  // Weights + grads + two AdamW moments in fp32; activations per layer per token ≈ (34·h + 5·a·T)·2
+  // bytes in fp32 (Korthikanti et al. 2022, doubled from fp16), a = h/64 heads.
+  const double state_bytes = 16.0 * static_cast<double>(params);
+  auto activations = [&](double rows) { return layers * rows * seq * (34.0 * h + 5.0 * (h / 64.0) * seq) * 2.0; };
+  const double full_act = activations(texts_per_step);
+  const double mini = s.mini_batch > 0 ? static_cast<double>(std::min(s.mini_batch, s.batch_size)) : 0.0;
+  const double gc_act = mini > 0 ? activations(mini) + texts_per_step * h * 4.0 * 2.0 : 0.0;
+
+  // Time a few real steps (on a throwaway optimizer) to extrapolate the run.
+  auto optimizer = make_optimizer(encoder, s);
+  const LossFn loss = make_loss(s);
+  encoder.train(true);
+  std::vector<double> times;
+  for (int i = 0; i < 3; ++i) {
+    const auto& columns = sample[static_cast<std::size_t>(i) % sample.size()];
+    const auto start = std::chrono::steady_clock::now();
+    optimizer->zero_grad();
+    {
+      CpuAutocastScope autocast(s.bf16);
+      forward_backward(encoder, columns, loss, s.mini_batch);
+    }
+    optimizer->step();
+    times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+  encoder.train(false);
+  const double measured_rows = static_cast<double>(sample.front().front().size());
+  const double step_seconds = (times[1] + times[2]) / 2.0 * (static_cast<double>(s.batch_size) / measured_rows);
+  const auto gib = [](double b) { return b / (1024.0 * 1024.0 * 1024.0); };
+  std::string out;
+  out += fmt::format("dry run of {} steps, batch {} ({} texts per example)\n", s.steps, s.batch_size, arity);
+  out += fmt::format("  model                {} ({}): {} parameters, {} in dense matmuls, ~{} layers, hidden {}\n",
+                     info.name, info.model, params, dense, layers, info.dim);
+  out += fmt::format("  tokens per step      {:.0f} ({:.0f} padded), {}\n", tokens, padded, token_source);
+  out += fmt::format("  FLOPs per step       {:.3e} (6·N·tokens + attention); whole run {:.3e}\n", flops, flops * s.steps);
+  out += fmt::format("  memory, plain step   {:.2f} GiB (weights, grads, AdamW {:.2f} + activations {:.2f})\n",
+                     gib(state_bytes + full_act), gib(state_bytes), gib(full_act));
+  if (mini > 0) {
+    out += fmt::format("  memory, GradCache    {:.2f} GiB (mini-batch {} → activations {:.2f})\n",
+                       gib(state_bytes + gc_act), s.mini_batch, gib(gc_act));
+  } else {
+    out += fmt::format("  memory, GradCache    set mini_batch to bound activations (e.g. mini_batch = 32 → {:.2f} GiB)\n",
+                       gib(state_bytes + activations(32.0 * arity) + texts_per_step * h * 8.0));
+  }
+  out += fmt::format("  measured step        {:.3f} s on this machine ({} threads), {:.1f} TFLOP/s achieved\n",
+                     step_seconds, at::get_num_threads(), flops / step_seconds / 1e12);
+  out += fmt::format("  estimated run time   {} for {} steps\n", format_duration(step_seconds * s.steps), s.steps);
+  std::fputs(out.c_str(), stdout);
+  std::fflush(stdout);
+}
+
+}  // namespace sentbench::contrastive
