@@ -11,8 +11,10 @@ PACKAGES=(
   libtomlplusplus-dev libfmt-dev nlohmann-json3-dev libcli11-dev
   libboost-dev libboost-filesystem-dev libboost-system-dev
   zlib1g-dev libutf8proc-dev libxxhash-dev
-  # tests and benchmarks
-  libgtest-dev libgmock-dev libbenchmark-dev
+  # the Debian data builder reads apt's lz4-compressed package lists
+  liblz4-dev
+  # tests and benchmarks; chromium renders report.html headless in the report tests
+  libgtest-dev libgmock-dev libbenchmark-dev chromium
 )
 
 missing=()

@@ -15,5 +15,7 @@ void add_validate_command(CLI::App& app, Action& action);
 void add_plugins_command(CLI::App& app, Action& action);
 void add_version_command(CLI::App& app, Action& action);
 void add_tokenizer_command(CLI::App& app, Action& action);
+void add_report_commands(CLI::App& app, Action& action);  // report, compare, regress
+void add_data_command(CLI::App& app, Action& action);
 
 }  // namespace sentbench::cli

@@ -48,7 +48,10 @@ at::Tensor Encoder::encode(const std::vector<std::string>& texts, const EncodeOp
   while (begin < order.size()) {
     // Longest first: the first row of a batch fixes its padded length.
     const std::size_t longest = std::max<std::size_t>(1, all.ids[order[begin]].size());
-    const std::size_t rows = std::max<std::size_t>(1, static_cast<std::size_t>(options.batch_tokens) / longest);
+    // Rows fill the token budget, but attention memory grows with T² per row: long texts also cap rows
+    // so that rows·T² ≤ budget·128 (at T = 128 both limits agree).
+    const auto budget = static_cast<std::size_t>(options.batch_tokens);
+    const std::size_t rows = std::max<std::size_t>(1, std::min(budget / longest, budget * 128 / (longest * longest)));
     const std::size_t end = std::min(order.size(), begin + rows);
     TokenBatch batch;
     batch.ids.reserve(end - begin);

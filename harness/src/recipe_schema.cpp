@@ -271,11 +271,15 @@ const std::vector<KeySpec>& eval_keys() {
 
 const std::vector<KeySpec>& report_keys() {
   static const std::vector<KeySpec> keys = {
-      {"formats", ValueType::kArray, false, "report files to write: \"json\", \"md\", \"html\""},
+      {"formats", ValueType::kArray, false, "report files to write: \"json\", \"md\", \"html\", \"mteb\" (a folder of MTEB results files)"},
       {"title", ValueType::kString, false, "title of the Markdown and HTML reports"},
       {"tolerance", ValueType::kTable, false, "how far a run may fall behind a baseline before `regress` fails"},
       {"tolerance.main_score", ValueType::kFloat, false, "largest allowed drop of a task's main score (absolute)"},
       {"tolerance.throughput", ValueType::kFloat, false, "largest allowed relative drop in throughput (0.1 = 10%)"},
+      {"tolerance.significance", ValueType::kBoolean, false,
+       "also fail a main-score drop that the paired bootstrap finds significant (default true)"},
+      {"tolerance.min_drop", ValueType::kFloat, false, "a significant drop fails only when larger than this (default 0.001)"},
+      {"tolerance.alpha", ValueType::kFloat, false, "1 - level of the bootstrap interval (0.05: 95%)"},
   };
   return keys;
 }

@@ -43,7 +43,10 @@ SystemInfo system_info() {
 }
 
 int apply_threads(int threads) {
-  if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  // Default: one LibTorch intra-op thread. Matmuls still use every core through OpenBLAS's own threads;
+  // running both pools at full width oversubscribes the cores (measured here, BM_RobertaEncode fp32:
+  // 1.00k tokens/s at 1 LibTorch thread vs 0.79k at 2; BM_Linear 78-92 vs 41-56 GFLOP/s).
+  if (threads <= 0) threads = 1;
   at::set_num_threads(threads);
   return at::get_num_threads();
 }

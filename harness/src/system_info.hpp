@@ -18,7 +18,8 @@ struct SystemInfo {
 };
 
 SystemInfo system_info();
-// Sets LibTorch's intra-op threads; 0 means one per core. Returns the count in effect.
+// Sets LibTorch's intra-op threads; 0 means the measured default (1: OpenBLAS threads the matmuls).
+// Returns the count in effect.
 int apply_threads(int threads);
 
 }  // namespace sentbench

@@ -78,3 +78,28 @@ TEST(Cli, UnknownPluginIsARecipeError) {
 }
 
 }  // namespace
+
+namespace {
+
+// The reference 1B-pairs recipe validates and dry-runs with the tiny masked-LM checkpoint standing in
+// for roberta-large (and without the 1B pairs, whose absence the dry run reports).
+TEST(Cli, ReferenceRecipeValidatesAndDryRuns) {
+  SENTBENCH_REQUIRE_SHARED("tiny-roberta-mlm/model.safetensors");
+  const std::string recipe = std::string(SENTBENCH_SOURCE_DIR) + "/configs/roberta-large-1b.toml";
+  const std::string model = " --set encoder.model=\"" + (sentbench::test::shared_data() / "tiny-roberta-mlm").string() + "\"";
+  const auto valid = run_cli("validate " + recipe + model);
+  ASSERT_EQ(valid.exit_code, 0) << valid.output;
+  EXPECT_TRUE(contains(valid.output, "steps = 540000")) << valid.output;
+  EXPECT_TRUE(contains(valid.output, "batch_size = 1024")) << valid.output;
+  sentbench::test::TempDir tmp;
+  const auto dry = run_cli("train " + recipe + model + " --dry-run -o " + tmp.path().string() +
+                           " --set train.batch_size=64 --set run.threads=1");
+  ASSERT_EQ(dry.exit_code, 0) << dry.output;
+  EXPECT_TRUE(contains(dry.output, "dry run of 540000 steps")) << dry.output;
+  EXPECT_TRUE(contains(dry.output, "FLOPs per step")) << dry.output;
+  EXPECT_TRUE(contains(dry.output, "memory, GradCache")) << dry.output;
+  EXPECT_TRUE(contains(dry.output, "estimated run time")) << dry.output;
+  EXPECT_FALSE(std::filesystem::exists(tmp / "checkpoints")) << "a dry run trains nothing";
+}
+
+}  // namespace

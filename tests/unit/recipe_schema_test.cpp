@@ -227,7 +227,8 @@ TEST(RecipeSchema, HarnessKeysAreDeclared) {
   EXPECT_EQ(names(sentbench::train_keys()), (Lines{"plugin"}));
   EXPECT_EQ(names(sentbench::eval_keys()), (Lines{"type", "name", "baselines", "optional"}));
   EXPECT_EQ(names(sentbench::report_keys()),
-            (Lines{"formats", "title", "tolerance", "tolerance.main_score", "tolerance.throughput"}));
+            (Lines{"formats", "title", "tolerance", "tolerance.main_score", "tolerance.throughput",
+                   "tolerance.significance", "tolerance.min_drop", "tolerance.alpha"}));
   for (const auto* keys : {&sentbench::run_keys(), &sentbench::encoder_keys(), &sentbench::train_keys(),
                            &sentbench::eval_keys(), &sentbench::report_keys()}) {
     for (const auto& k : *keys) EXPECT_GT(std::string(k.help).size(), 5u) << k.name;

@@ -1,0 +1,412 @@
+// `compare` and `regress`: side-by-side tables with paired bootstraps, and the regression gate.
+#include "compare.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "json_view.hpp"
+#include "sentbench/errors.hpp"
+#include "text_table.hpp"
+
+namespace sentbench {
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+using Align = TextTable::Align;
+
+std::optional<double> finite_or_none(double v) { return std::isfinite(v) ? std::optional<double>(v) : std::nullopt; }
+
+// A metric of the model's scores: the main metric falls back to main_score.
+std::optional<double> model_metric(const TaskReport& t, const std::string& name) {
+  auto it = t.model.metrics.find(name);
+  if (it != t.model.metrics.end()) return finite_or_none(it->second);
+  if (name == t.main_metric) return finite_or_none(t.model.main_score);
+  return std::nullopt;
+}
+
+bool timed(const ScorerResult& s, double min_seconds = 0) {
+  return !s.cache_hit && s.encode_seconds > 0 && s.encode_seconds >= min_seconds && s.items_per_second > 0;
+}
+
+std::string interval_text(const BootstrapResult& b) {
+  return fmt::format("[{}, {}]", signed_fixed(b.low), signed_fixed(b.high));
+}
+
+std::string level_text(double alpha) { return fmt::format("{:g}%", 100.0 * (1.0 - alpha)); }
+
+nlohmann::json optional_json(const std::optional<double>& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); }
+
+}  // namespace
+
+Comparison compare_reports(const std::vector<Report>& reports, const std::vector<std::string>& sources,
+                           const BootstrapOptions& options) {
+  if (reports.size() < 2) throw UsageError("compare needs at least two reports");
+  Comparison c;
+  c.bootstrap = options;
+  for (std::size_t i = 0; i < reports.size(); ++i) {
+    c.labels.push_back(i < 26 ? std::string(1, static_cast<char>('A' + i)) : fmt::format("R{}", i + 1));
+    c.sources.push_back(i < sources.size() ? sources[i] : c.labels.back());
+    c.run_names.push_back(reports[i].run_name);
+    c.commits.push_back(reports[i].git_commit);
+  }
+  const Report& first = reports[0];
+  std::set<std::string> compared;
+  for (const TaskReport& t : first.tasks) {
+    if (!t.skipped.empty()) continue;
+    std::vector<const TaskReport*> found = {&t};
+    std::vector<std::string> missing;
+    for (std::size_t i = 1; i < reports.size(); ++i) {
+      const TaskReport* other = reports[i].find_task(t.name);
+      if (!other || !other->skipped.empty()) missing.push_back(c.labels[i]);
+      found.push_back(other);
+    }
+    if (!missing.empty()) {
+      c.notes.push_back(fmt::format("task {} is not compared: it did not run in {}", t.name, fmt::join(missing, ", ")));
+      continue;
+    }
+    compared.insert(t.name);
+    TaskComparison tc;
+    tc.name = t.name;
+    tc.type = t.type;
+    tc.main_metric = t.main_metric;
+    // Shared metrics: the main metric, then every metric each report has, in name order.
+    std::vector<std::string> names = {t.main_metric};
+    for (const auto& [name, v] : t.model.metrics) {
+      if (name == t.main_metric) continue;
+      bool everywhere = true;
+      for (const TaskReport* other : found) everywhere = everywhere && other->model.metrics.count(name);
+      if (everywhere) names.push_back(name);
+    }
+    for (const std::string& name : names) {
+      MetricRow row{name, {}, false, name == "queries_skipped" || name == "subsets" ? 0 : 4};
+      for (const TaskReport* other : found) row.values.push_back(model_metric(*other, name));
+      tc.rows.push_back(std::move(row));
+    }
+    MetricRow speed{"encode items/s", {}, true};
+    MetricRow wall{"wall seconds", {}, true};
+    for (const TaskReport* other : found) {
+      speed.values.push_back(timed(other->model) ? std::optional<double>(other->model.items_per_second) : std::nullopt);
+      wall.values.push_back(finite_or_none(other->model.wall_seconds));
+    }
+    tc.rows.push_back(std::move(speed));
+    tc.rows.push_back(std::move(wall));
+
+    tc.bootstrap.resize(reports.size());
+    for (std::size_t i = 1; i < reports.size(); ++i) {
+      const TaskReport& other = *found[i];
+      if (other.dataset_hash != t.dataset_hash) {
+        tc.notes.push_back(fmt::format("{}: dataset hash {} differs from A's {}: no bootstrap, the items are not the same", c.labels[i],
+                                       other.dataset_hash.empty() ? "(none)" : other.dataset_hash, t.dataset_hash.empty() ? "(none)" : t.dataset_hash));
+        continue;
+      }
+      std::string why;
+      const auto paired = pair_items(t, other, &why);
+      if (!paired) {
+        tc.notes.push_back(fmt::format("{}: no bootstrap: {}", c.labels[i], why));
+        continue;
+      }
+      tc.bootstrap[i] = paired_bootstrap(*paired, options);
+    }
+    c.tasks.push_back(std::move(tc));
+  }
+  for (std::size_t i = 1; i < reports.size(); ++i) {
+    for (const TaskReport& t : reports[i].tasks) {
+      if (t.skipped.empty() && !compared.count(t.name) && !first.find_task(t.name)) {
+        c.notes.push_back(fmt::format("task {} is only in {}", t.name, c.labels[i]));
+      }
+    }
+  }
+
+  bool any_training = false;
+  for (const Report& r : reports) any_training = any_training || r.training.has_value();
+  auto training_row = [&](const std::string& name, bool relative, auto get, int decimals = 4) {
+    MetricRow row{name, {}, relative, decimals};
+    for (const Report& r : reports) row.values.push_back(r.training ? finite_or_none(get(*r.training)) : std::nullopt);
+    c.training.push_back(std::move(row));
+  };
+  if (any_training) {
+    training_row("steps", false, [](const TrainingSummary& t) { return static_cast<double>(t.steps); }, 0);
+    training_row("final loss (mean of last 10 steps)", false, [](const TrainingSummary& t) { return t.final_loss_mean; });
+    training_row("train seconds", true, [](const TrainingSummary& t) { return t.seconds; });
+    training_row("train pairs/s", true, [](const TrainingSummary& t) { return t.pairs_per_s; });
+    training_row("train tokens/s", true, [](const TrainingSummary& t) { return t.tokens_per_s; });
+  }
+  MetricRow encode{"encode items/s, all tasks", {}, true};
+  for (const Report& r : reports) {
+    const double v = r.encode_items_per_second();
+    encode.values.push_back(v > 0 ? std::optional<double>(v) : std::nullopt);
+  }
+  c.training.push_back(std::move(encode));
+  MetricRow memory{"peak memory MiB", {}, true};
+  for (const Report& r : reports) {
+    memory.values.push_back(r.peak_rss_bytes ? std::optional<double>(static_cast<double>(*r.peak_rss_bytes) / (1024.0 * 1024.0)) : std::nullopt);
+  }
+  if (std::any_of(memory.values.begin(), memory.values.end(), [](const auto& v) { return v.has_value(); })) {
+    c.training.push_back(std::move(memory));
+  }
+  return c;
+}
+
+namespace {
+
+// A row of values with a delta column after each report but the first.
+std::vector<std::string> row_cells(const MetricRow& row) {
+  std::vector<std::string> cells = {row.name};
+  const std::optional<double>& base = row.values[0];
+  for (std::size_t i = 0; i < row.values.size(); ++i) {
+    const auto& v = row.values[i];
+    cells.push_back(!v ? "-" : row.relative ? human_rate(*v) : fixed(*v, row.decimals));
+    if (i == 0) continue;
+    if (!v || !base) {
+      cells.push_back("-");
+    } else if (row.relative) {
+      cells.push_back(*base != 0 ? signed_percent(*v / *base - 1.0) : "-");
+    } else {
+      cells.push_back(signed_fixed(*v - *base, row.decimals));
+    }
+  }
+  return cells;
+}
+
+TextTable comparison_table(const Comparison& c, const std::string& first_header) {
+  std::vector<std::string> header = {first_header};
+  std::vector<Align> align = {Align::kLeft};
+  for (std::size_t i = 0; i < c.labels.size(); ++i) {
+    header.push_back(c.labels[i]);
+    align.push_back(Align::kRight);
+    if (i > 0) header.push_back(fmt::format("{} − {}", c.labels[i], c.labels[0])), align.push_back(Align::kRight);
+  }
+  return TextTable(header, align);
+}
+
+}  // namespace
+
+std::string render_comparison(const Comparison& c) {
+  std::string out = "# Comparison\n\n";
+  TextTable who({"", "report", "run", "commit"});
+  for (std::size_t i = 0; i < c.labels.size(); ++i) who.add_row({c.labels[i], c.sources[i], c.run_names[i], c.commits[i]});
+  out += who.str() + "\n";
+  for (const TaskComparison& t : c.tasks) {
+    out += fmt::format("## {} ({}, main metric {})\n\n", t.name, t.type, t.main_metric);
+    TextTable table = comparison_table(c, "metric");
+    for (const MetricRow& row : t.rows) table.add_row(row_cells(row));
+    out += table.str() + "\n";
+    bool any = false;
+    for (std::size_t i = 1; i < t.bootstrap.size(); ++i) {
+      const auto& b = t.bootstrap[i];
+      if (!b) continue;
+      if (!any) {
+        out += fmt::format("Paired bootstrap of {} over {} items ({} resamples, seed {}, {} interval):\n\n", t.main_metric, b->items,
+                           c.bootstrap.resamples, c.bootstrap.seed, level_text(b->alpha));
+        any = true;
+      }
+      out += fmt::format("- {} − {}: {} {}, {}\n", c.labels[i], c.labels[0], signed_fixed(b->delta), interval_text(*b),
+                         b->excludes_zero() ? "excludes 0: significant" : "includes 0: not significant");
+    }
+    for (const std::string& note : t.notes) out += "- " + note + "\n";
+    if (any || !t.notes.empty()) out += "\n";
+  }
+  if (c.tasks.empty()) out += "No task ran in every report.\n\n";
+  TextTable training = comparison_table(c, "training and speed");
+  for (const MetricRow& row : c.training) training.add_row(row_cells(row));
+  out += "## Training and speed\n\n" + training.str() + "\n";
+  if (!c.notes.empty()) {
+    out += "Notes:\n\n";
+    for (const std::string& note : c.notes) out += "- " + note + "\n";
+    out += "\n";
+  }
+  return out;
+}
+
+nlohmann::json comparison_json(const Comparison& c) {
+  using nlohmann::json;
+  auto rows_json = [](const std::vector<MetricRow>& rows) {
+    json out = json::array();
+    for (const MetricRow& r : rows) {
+      json values = json::array();
+      for (const auto& v : r.values) values.push_back(optional_json(v));
+      out.push_back({{"metric", r.name}, {"values", values}, {"relative", r.relative}});
+    }
+    return out;
+  };
+  json reports = json::array();
+  for (std::size_t i = 0; i < c.labels.size(); ++i) {
+    reports.push_back({{"label", c.labels[i]}, {"source", c.sources[i]}, {"run", c.run_names[i]}, {"commit", c.commits[i]}});
+  }
+  json tasks = json::array();
+  for (const TaskComparison& t : c.tasks) {
+    json boot = json::array();
+    for (std::size_t i = 1; i < t.bootstrap.size(); ++i) {
+      const auto& b = t.bootstrap[i];
+      boot.push_back(b ? json{{"against", c.labels[0]}, {"report", c.labels[i]}, {"delta", b->delta}, {"low", b->low}, {"high", b->high},
+                              {"level", 1.0 - b->alpha}, {"resamples", b->resamples}, {"seed", b->seed}, {"items", b->items},
+                              {"excludes_zero", b->excludes_zero()}}
+                       : json(nullptr));
+    }
+    tasks.push_back({{"name", t.name}, {"type", t.type}, {"main_metric", t.main_metric}, {"rows", rows_json(t.rows)},
+                     {"bootstrap", boot}, {"notes", t.notes}});
+  }
+  return {{"schema", "sentbench.comparison/1"}, {"reports", reports}, {"tasks", tasks},
+          {"training", rows_json(c.training)}, {"notes", c.notes}};
+}
+
+Tolerances tolerances_from_recipe(const nlohmann::json& recipe, Tolerances base) {
+  const JsonView tolerance = JsonView(recipe, "the current report's recipe").at("report").at("tolerance");
+  if (tolerance.value().is_null()) return base;
+  tolerance.expect_object();
+  auto number = [&](const char* key, double& out) {
+    if (!tolerance.has(key)) return;
+    out = tolerance.num(key);
+    base.origin[key] = "recipe";
+  };
+  number("main_score", base.main_score);
+  number("min_drop", base.min_drop);
+  number("alpha", base.alpha);
+  number("throughput", base.throughput);
+  if (tolerance.has("significance")) {
+    base.significance = tolerance.boolean("significance");
+    base.origin["significance"] = "recipe";
+  }
+  return base;
+}
+
+bool RegressionReport::regressed() const {
+  return std::any_of(findings.begin(), findings.end(), [](const RegressionFinding& f) { return f.regressed; });
+}
+
+RegressionReport check_regressions(const Report& baseline, const Report& current, const Tolerances& tol) {
+  if (!(tol.main_score >= 0)) throw ConfigError(fmt::format("tolerance main_score must be >= 0, not {}", tol.main_score));
+  if (!(tol.min_drop >= 0)) throw ConfigError(fmt::format("tolerance min_drop must be >= 0, not {}", tol.min_drop));
+  if (!(tol.alpha > 0 && tol.alpha < 1)) throw ConfigError(fmt::format("tolerance alpha must lie in (0, 1), not {}", tol.alpha));
+  if (!(tol.throughput >= 0 && tol.throughput < 1)) {
+    throw ConfigError(fmt::format("tolerance throughput is a fraction in [0, 1) (0.2 = 20%), not {}", tol.throughput));
+  }
+  RegressionReport out;
+  out.tolerances = tol;
+  const BootstrapOptions boot{tol.resamples, tol.seed, tol.alpha};
+
+  for (const TaskReport& base : baseline.tasks) {
+    if (!base.skipped.empty()) continue;
+    const TaskReport* cur = current.find_task(base.name);
+    RegressionFinding score{base.name, base.main_metric, base.model.main_score, kNaN, kNaN, false, false, ""};
+    if (!cur || !cur->skipped.empty()) {
+      score.regressed = true;
+      score.reason = cur ? "skipped in the current run: " + cur->skipped : "missing from the current run";
+      out.findings.push_back(std::move(score));
+      continue;
+    }
+    if (cur->dataset_hash != base.dataset_hash) {
+      out.warnings.push_back(fmt::format("{}: dataset changed (hash {} -> {}); scores are not strictly comparable and no bootstrap is run",
+                                         base.name, base.dataset_hash, cur->dataset_hash));
+    }
+    if (cur->version != base.version) {
+      out.warnings.push_back(fmt::format("{}: task version changed ({} -> {})", base.name, base.version, cur->version));
+    }
+    score.current = cur->model.main_score;
+    score.change = score.current - score.baseline;
+    const double drop = -score.change;
+    std::vector<std::string> reasons;
+    if (!std::isfinite(score.current)) {
+      score.regressed = true;
+      reasons.push_back("the current main score is not a number");
+    } else if (drop > tol.main_score) {
+      score.regressed = true;
+      reasons.push_back(fmt::format("dropped {} > tolerance {}", fixed(drop), fixed(tol.main_score)));
+    }
+    std::optional<BootstrapResult> b;
+    if (cur->dataset_hash == base.dataset_hash) {
+      std::string why;
+      if (const auto paired = pair_items(base, *cur, &why)) {
+        b = paired_bootstrap(*paired, boot);
+      } else {
+        reasons.push_back("no bootstrap: " + why);
+      }
+    }
+    if (b) {
+      const bool significant_drop = b->high < 0;
+      reasons.push_back(fmt::format("{} CI {} {}", level_text(b->alpha), interval_text(*b),
+                                    b->excludes_zero() ? "excludes 0" : "includes 0"));
+      if (tol.significance && significant_drop && drop > tol.min_drop && !score.regressed) {
+        score.regressed = true;
+        reasons.back() += fmt::format(": a significant drop of {} (> min_drop {})", fixed(drop), fixed(tol.min_drop));
+      }
+    }
+    score.reason = fmt::format("{}", fmt::join(reasons, "; "));
+    out.findings.push_back(std::move(score));
+
+    // Encode throughput of the model on this task, when both runs timed it long enough to mean something.
+    if (timed(base.model, tol.min_timed_seconds) && timed(cur->model, tol.min_timed_seconds)) {
+      RegressionFinding speed{base.name, "encode items/s", base.model.items_per_second, cur->model.items_per_second, 0, true, false, ""};
+      speed.change = speed.current / speed.baseline - 1.0;
+      speed.regressed = -speed.change > tol.throughput;
+      speed.reason = speed.regressed ? fmt::format("slower by {:.1f}% > tolerance {:.1f}%", -100 * speed.change, 100 * tol.throughput) : "";
+      out.findings.push_back(std::move(speed));
+    } else if (!base.model.cache_hit && !cur->model.cache_hit) {
+      out.warnings.push_back(fmt::format("{}: encode throughput not gated: timed over less than {} s", base.name, tol.min_timed_seconds));
+    }
+  }
+  for (const TaskReport& t : current.tasks) {
+    if (!baseline.find_task(t.name)) out.warnings.push_back(fmt::format("{}: new task, no baseline to compare with", t.name));
+  }
+
+  if (baseline.training && current.training) {
+    const TrainingSummary& b = *baseline.training;
+    const TrainingSummary& c = *current.training;
+    if (b.step_seconds >= tol.min_timed_seconds && c.step_seconds >= tol.min_timed_seconds) {
+      const std::pair<const char*, double TrainingSummary::*> rates[] = {{"train pairs/s", &TrainingSummary::pairs_per_s},
+                                                                          {"train tokens/s", &TrainingSummary::tokens_per_s}};
+      for (const auto& [name, field] : rates) {
+        if (!(b.*field > 0) || !std::isfinite(c.*field)) continue;
+        RegressionFinding f{"training", name, b.*field, c.*field, c.*field / b.*field - 1.0, true, false, ""};
+        f.regressed = -f.change > tol.throughput;
+        f.reason = f.regressed ? fmt::format("slower by {:.1f}% > tolerance {:.1f}%", -100 * f.change, 100 * tol.throughput) : "";
+        out.findings.push_back(std::move(f));
+      }
+    } else {
+      out.warnings.push_back(fmt::format("training throughput not gated: timed over less than {} s", tol.min_timed_seconds));
+    }
+  }
+  return out;
+}
+
+std::string render_regressions(const RegressionReport& r, const std::string& baseline_source, const std::string& current_source) {
+  const Tolerances& t = r.tolerances;
+  auto origin = [&](const char* key) {
+    auto it = t.origin.find(key);
+    return it == t.origin.end() ? std::string("default") : it->second;
+  };
+  std::string out = fmt::format("regress: baseline {}, current {}\n", baseline_source, current_source);
+  out += fmt::format("tolerances: main score may drop {} ({})", fixed(t.main_score), origin("main_score"));
+  if (t.significance) {
+    out += fmt::format("; a significant drop fails above {} ({}; paired bootstrap, {} interval ({}), {} resamples, seed {})", fixed(t.min_drop),
+                       origin("min_drop"), level_text(t.alpha), origin("alpha"), t.resamples, t.seed);
+  } else {
+    out += fmt::format("; significance not used ({})", origin("significance"));
+  }
+  out += fmt::format("; throughput may drop {:.1f}% ({})\n\n", 100 * t.throughput, origin("throughput"));
+
+  TextTable table({"", "task", "check", "baseline", "current", "change", "why"},
+                  {Align::kLeft, Align::kLeft, Align::kLeft, Align::kRight, Align::kRight, Align::kRight, Align::kLeft});
+  std::vector<std::string> failed;
+  for (const RegressionFinding& f : r.findings) {
+    const std::string change = f.relative ? signed_percent(f.change) : signed_fixed(f.change);
+    table.add_row({f.regressed ? "REGRESSED" : "ok", f.task, f.what, f.relative ? human_rate(f.baseline) : fixed(f.baseline),
+                   f.relative ? human_rate(f.current) : fixed(f.current), change, f.reason});
+    if (f.regressed) failed.push_back(fmt::format("{} {} {}", f.task, f.what, std::isfinite(f.change) ? change : f.reason));
+  }
+  out += table.str() + "\n";
+  for (const std::string& w : r.warnings) out += "warning: " + w + "\n";
+  if (!r.warnings.empty()) out += "\n";
+  if (failed.empty()) {
+    out += fmt::format("PASS: {} checks, no regression\n", r.findings.size());
+  } else {
+    out += fmt::format("FAIL: {} of {} checks regressed: {}\n", failed.size(), r.findings.size(), fmt::join(failed, ", "));
+  }
+  return out;
+}
+
+}  // namespace sentbench

@@ -1,0 +1,586 @@
+// Assembling a report from a run folder, report.json in and out, and writing the report files.
+#include "report.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <limits>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "json_view.hpp"
+#include "sentbench/errors.hpp"
+#include "sentbench/io.hpp"
+#include "writers.hpp"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using nlohmann::ordered_json;
+
+namespace sentbench {
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+constexpr const char* kResultsSchema = "sentbench.results/1";
+
+json parse_json_file(const fs::path& path) {
+  std::string text;
+  try {
+    text = read_file(path);
+  } catch (const Error& e) {
+    throw ConfigError(fmt::format("{}: cannot read: {}", path.string(), e.what()));
+  }
+  try {
+    return json::parse(text);
+  } catch (const json::parse_error& e) {
+    throw ConfigError(fmt::format("{}: not valid JSON: {}", path.string(), e.what()));
+  }
+}
+
+// ---- reading the pieces (results.json and report.json share the shape of a scorer) -----------------
+
+ItemScores read_items(const JsonView& v) {
+  ItemScores items;
+  if (v.value().is_null()) return items;
+  v.expect_object();
+  if (v.has("ids")) {
+    const JsonView ids = v.at("ids");
+    ids.expect_array();
+    for (std::size_t i = 0; i < ids.value().size(); ++i) items.ids.push_back(ids.at(i).as_str());
+  }
+  for (const char* key : {"scores", "reference"}) {
+    if (!v.has(key)) continue;
+    const JsonView list = v.at(key);
+    list.expect_array();
+    auto& out = std::string(key) == "scores" ? items.scores : items.reference;
+    for (std::size_t i = 0; i < list.value().size(); ++i) out.push_back(list.at(i).as_num());
+  }
+  if (!items.ids.empty() && items.ids.size() != items.scores.size()) {
+    v.at("ids").fail(fmt::format("has {} ids for {} scores", items.ids.size(), items.scores.size()));
+  }
+  if (!items.reference.empty() && items.reference.size() != items.scores.size()) {
+    v.at("reference").fail(fmt::format("has {} values for {} scores", items.reference.size(), items.scores.size()));
+  }
+  return items;
+}
+
+ScorerResult read_scorer(const JsonView& v) {
+  v.expect_object();
+  ScorerResult s;
+  s.main_score = v.num("main_score", kNaN);
+  if (v.has("metrics")) {
+    const JsonView m = v.at("metrics");
+    m.expect_object();
+    for (const auto& [key, value] : m.value().items()) s.metrics[key] = m.at(key).as_num();
+  }
+  s.encode_seconds = v.num("encode_seconds");
+  s.encoded_items = v.integer("encoded_items");
+  s.items_per_second = v.num("items_per_second", s.encode_seconds > 0 ? s.encoded_items / s.encode_seconds : 0.0);
+  s.cache_hit = v.boolean("cache_hit");
+  s.wall_seconds = v.num("wall_seconds");
+  if (v.has("peak_rss_bytes")) s.peak_rss_bytes = v.integer("peak_rss_bytes");
+  s.per_item = read_items(v.at("per_item"));
+  return s;
+}
+
+TaskReport read_task(const JsonView& v) {
+  v.expect_object();
+  TaskReport t;
+  t.name = v.str("name");
+  if (t.name.empty()) v.at("name").fail("expected the task's name");
+  t.type = v.str("type");
+  t.version = v.str("version");
+  t.dataset = v.str("dataset");
+  t.dataset_hash = v.str("dataset_hash");
+  t.main_metric = v.str("main_metric");
+  t.items = v.integer("items");
+  if (v.has("notes")) {
+    const JsonView notes = v.at("notes");
+    notes.expect_object();
+    for (const auto& [key, value] : notes.value().items()) t.notes[key] = notes.at(key).as_str();
+  }
+  // results.json keeps the skip reason among the notes; report.json has a field of its own.
+  t.skipped = v.str("skipped");
+  if (auto it = t.notes.find("skipped"); it != t.notes.end()) {
+    if (t.skipped.empty()) t.skipped = it->second;
+    t.notes.erase(it);
+  }
+  if (t.skipped.empty()) {
+    if (!v.has("model")) v.at("model").fail("expected the model's scores (or a \"skipped\" reason)");
+    t.model = read_scorer(v.at("model"));
+    if (v.has("baselines")) {
+      const JsonView b = v.at("baselines");
+      b.expect_object();
+      for (const auto& [name, value] : b.value().items()) t.baselines[name] = read_scorer(b.at(name));
+    }
+  }
+  return t;
+}
+
+std::vector<TaskReport> read_tasks(const JsonView& v) {
+  std::vector<TaskReport> tasks;
+  if (v.value().is_null()) return tasks;
+  v.expect_array();
+  for (std::size_t i = 0; i < v.value().size(); ++i) tasks.push_back(read_task(v.at(i)));
+  return tasks;
+}
+
+MachineInfo read_machine(const JsonView& v) {
+  MachineInfo m;
+  if (v.value().is_null()) return m;
+  v.expect_object();
+  m.cpu_model = v.str("cpu_model");
+  m.cores = static_cast<int>(v.integer("cores"));
+  // run.json calls the thread count torch_threads; report.json calls it threads.
+  m.threads = static_cast<int>(v.integer("threads", v.integer("torch_threads")));
+  m.avx512_bf16 = v.boolean("avx512_bf16");
+  m.blas = v.str("blas");
+  m.torch_version = v.str("torch_version");
+  m.hostname = v.str("hostname");
+  return m;
+}
+
+std::vector<PluginVersion> read_plugins(const JsonView& v) {
+  std::vector<PluginVersion> plugins;
+  v.expect_array();
+  for (std::size_t i = 0; i < v.value().size(); ++i) {
+    const JsonView p = v.at(i);
+    p.expect_object();
+    plugins.push_back({p.str("kind"), p.str("name"), p.str("version")});
+  }
+  return plugins;
+}
+
+// ---- training: train_log.jsonl to summary and curve ---------------------------------------------
+
+// One logged step, NaN where the recipe did not log a field.
+struct LoggedStep {
+  std::int64_t step = 0;
+  double loss = kNaN, lr = kNaN, grad_norm = kNaN, pairs_per_s = kNaN, tokens_per_s = kNaN, seconds = kNaN;
+  std::string dataset;
+};
+
+std::vector<LoggedStep> read_train_log(const fs::path& path) {
+  std::vector<LoggedStep> steps;
+  std::ifstream in(path);
+  if (!in) throw ConfigError(fmt::format("{}: cannot read", path.string()));
+  std::string line;
+  for (std::size_t number = 1; std::getline(in, line); ++number) {
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    const json j = json::parse(line, nullptr, false);
+    const std::string where = fmt::format("{}:{}", path.string(), number);
+    if (j.is_discarded() || !j.is_object()) throw ConfigError(where + ": not a JSON object");
+    const JsonView v(j, where);
+    if (!v.has("step")) continue;  // not a step line (a recipe may log other events)
+    LoggedStep s;
+    s.step = v.integer("step");
+    s.loss = v.num("loss", kNaN);
+    s.lr = v.num("lr", kNaN);
+    s.grad_norm = v.num("grad_norm", kNaN);
+    s.pairs_per_s = v.num("pairs_per_s", kNaN);
+    s.tokens_per_s = v.num("tokens_per_s", kNaN);
+    s.seconds = v.num("step_seconds", kNaN);
+    s.dataset = v.has("dataset") && v.at("dataset").value().is_string() ? v.str("dataset") : "";
+    steps.push_back(std::move(s));
+  }
+  return steps;
+}
+
+// Mean of the finite values; NaN when there are none.
+double finite_mean(const std::vector<double>& values) {
+  double sum = 0;
+  std::size_t n = 0;
+  for (const double v : values) {
+    if (std::isfinite(v)) sum += v, ++n;
+  }
+  return n ? sum / static_cast<double>(n) : kNaN;
+}
+
+// Rate over a span of steps: total work / total time when step times were logged, else the mean rate.
+double span_rate(const std::vector<LoggedStep>& steps, std::size_t begin, std::size_t end, double LoggedStep::*rate) {
+  double work = 0, seconds = 0;
+  std::vector<double> rates;
+  for (std::size_t i = begin; i < end; ++i) {
+    const LoggedStep& s = steps[i];
+    rates.push_back(s.*rate);
+    if (std::isfinite(s.*rate) && std::isfinite(s.seconds) && s.seconds > 0) work += s.*rate * s.seconds, seconds += s.seconds;
+  }
+  return seconds > 0 ? work / seconds : finite_mean(rates);
+}
+
+TrainingSummary summarize_training(const std::vector<LoggedStep>& steps) {
+  TrainingSummary t;
+  t.steps = static_cast<std::int64_t>(steps.size());
+  if (steps.empty()) return t;
+  t.last_step = steps.back().step;
+  for (const LoggedStep& s : steps) {
+    if (std::isfinite(s.seconds)) {
+      t.step_seconds += s.seconds;
+      if (std::isfinite(s.pairs_per_s)) t.pairs += s.pairs_per_s * s.seconds;
+      if (std::isfinite(s.tokens_per_s)) t.tokens += s.tokens_per_s * s.seconds;
+    }
+    if (!s.dataset.empty()) ++t.steps_per_dataset[s.dataset];
+  }
+  t.pairs_per_s = span_rate(steps, 0, steps.size(), &LoggedStep::pairs_per_s);
+  t.tokens_per_s = span_rate(steps, 0, steps.size(), &LoggedStep::tokens_per_s);
+  t.seconds = t.step_seconds;
+  t.final_loss = steps.back().loss;
+  std::vector<double> tail;
+  for (std::size_t i = steps.size() - std::min<std::size_t>(10, steps.size()); i < steps.size(); ++i) tail.push_back(steps[i].loss);
+  t.final_loss_mean = finite_mean(tail);
+
+  const std::size_t bucket = (steps.size() + kMaxCurvePoints - 1) / kMaxCurvePoints;
+  t.curve_bucket = static_cast<std::int64_t>(bucket);
+  for (std::size_t begin = 0; begin < steps.size(); begin += bucket) {
+    const std::size_t end = std::min(steps.size(), begin + bucket);
+    std::vector<double> loss, lr, grad;
+    for (std::size_t i = begin; i < end; ++i) {
+      loss.push_back(steps[i].loss);
+      lr.push_back(steps[i].lr);
+      grad.push_back(steps[i].grad_norm);
+    }
+    t.curve.push_back({steps[end - 1].step, finite_mean(loss), finite_mean(lr), finite_mean(grad),
+                       span_rate(steps, begin, end, &LoggedStep::pairs_per_s),
+                       span_rate(steps, begin, end, &LoggedStep::tokens_per_s)});
+  }
+  return t;
+}
+
+// ---- writing report.json --------------------------------------------------------------------------
+
+// JSON has no NaN or infinity: write null, which reads back as NaN.
+ordered_json number(double v) { return std::isfinite(v) ? ordered_json(v) : ordered_json(nullptr); }
+
+ordered_json scorer_json(const ScorerResult& s) {
+  ordered_json metrics = ordered_json::object();
+  for (const auto& [k, v] : s.metrics) metrics[k] = number(v);
+  ordered_json j = {{"main_score", number(s.main_score)},
+                    {"metrics", metrics},
+                    {"encode_seconds", number(s.encode_seconds)},
+                    {"encoded_items", s.encoded_items},
+                    {"items_per_second", number(s.items_per_second)},
+                    {"cache_hit", s.cache_hit},
+                    {"wall_seconds", number(s.wall_seconds)},
+                    {"peak_rss_bytes", s.peak_rss_bytes ? ordered_json(*s.peak_rss_bytes) : ordered_json(nullptr)}};
+  ordered_json scores = ordered_json::array();
+  for (const double v : s.per_item.scores) scores.push_back(number(v));
+  j["per_item"] = {{"ids", s.per_item.ids}, {"scores", scores}};
+  if (!s.per_item.reference.empty()) {
+    ordered_json ref = ordered_json::array();
+    for (const double v : s.per_item.reference) ref.push_back(number(v));
+    j["per_item"]["reference"] = ref;
+  }
+  return j;
+}
+
+ordered_json training_json(const TrainingSummary& t) {
+  ordered_json curve = {{"bucket", t.curve_bucket}};
+  const std::pair<const char*, double CurvePoint::*> columns[] = {
+      {"loss", &CurvePoint::loss}, {"lr", &CurvePoint::lr}, {"grad_norm", &CurvePoint::grad_norm},
+      {"pairs_per_s", &CurvePoint::pairs_per_s}, {"tokens_per_s", &CurvePoint::tokens_per_s}};
+  ordered_json step = ordered_json::array();
+  for (const CurvePoint& p : t.curve) step.push_back(p.step);
+  curve["step"] = step;
+  for (const auto& [name, field] : columns) {
+    ordered_json column = ordered_json::array();
+    for (const CurvePoint& p : t.curve) column.push_back(number(p.*field));
+    curve[name] = column;
+  }
+  ordered_json datasets = ordered_json::object();
+  for (const auto& [k, v] : t.steps_per_dataset) datasets[k] = v;
+  return {{"steps", t.steps},
+          {"last_step", t.last_step},
+          {"seconds", number(t.seconds)},
+          {"step_seconds", number(t.step_seconds)},
+          {"pairs", number(t.pairs)},
+          {"tokens", number(t.tokens)},
+          {"pairs_per_s", number(t.pairs_per_s)},
+          {"tokens_per_s", number(t.tokens_per_s)},
+          {"final_loss", number(t.final_loss)},
+          {"final_loss_mean", number(t.final_loss_mean)},
+          {"steps_per_dataset", datasets},
+          {"curve", curve}};
+}
+
+TrainingSummary read_training(const JsonView& v) {
+  v.expect_object();
+  TrainingSummary t;
+  t.steps = v.integer("steps");
+  t.last_step = v.integer("last_step");
+  t.seconds = v.num("seconds");
+  t.step_seconds = v.num("step_seconds");
+  t.pairs = v.num("pairs");
+  t.tokens = v.num("tokens");
+  t.pairs_per_s = v.num("pairs_per_s");
+  t.tokens_per_s = v.num("tokens_per_s");
+  t.final_loss = v.num("final_loss", kNaN);
+  t.final_loss_mean = v.num("final_loss_mean", kNaN);
+  if (v.has("steps_per_dataset")) {
+    const JsonView d = v.at("steps_per_dataset");
+    d.expect_object();
+    for (const auto& [k, value] : d.value().items()) t.steps_per_dataset[k] = d.integer(k);
+  }
+  if (v.has("curve")) {
+    const JsonView c = v.at("curve");
+    c.expect_object();
+    t.curve_bucket = c.integer("bucket", 1);
+    const JsonView step = c.at("step");
+    step.expect_array();
+    t.curve.resize(step.value().size());
+    for (std::size_t i = 0; i < t.curve.size(); ++i) t.curve[i].step = static_cast<std::int64_t>(step.at(i).as_num());
+    const std::pair<const char*, double CurvePoint::*> columns[] = {
+        {"loss", &CurvePoint::loss}, {"lr", &CurvePoint::lr}, {"grad_norm", &CurvePoint::grad_norm},
+        {"pairs_per_s", &CurvePoint::pairs_per_s}, {"tokens_per_s", &CurvePoint::tokens_per_s}};
+    for (const auto& [name, field] : columns) {
+      const JsonView column = c.at(name);
+      if (column.value().is_null()) {
+        for (CurvePoint& p : t.curve) p.*field = kNaN;
+        continue;
+      }
+      column.expect_array();
+      if (column.value().size() != t.curve.size()) column.fail(fmt::format("expected {} values", t.curve.size()));
+      for (std::size_t i = 0; i < t.curve.size(); ++i) t.curve[i].*field = column.at(i).as_num();
+    }
+  }
+  return t;
+}
+
+std::string default_title(const std::string& run_name) { return "sentbench report: " + run_name; }
+
+}  // namespace
+
+const TaskReport* Report::find_task(const std::string& name) const {
+  for (const TaskReport& t : tasks) {
+    if (t.name == name) return &t;
+  }
+  return nullptr;
+}
+
+double Report::encode_items_per_second() const {
+  double seconds = 0, items = 0;
+  for (const TaskReport& t : tasks) {
+    if (!t.skipped.empty() || t.model.cache_hit || t.model.encode_seconds <= 0) continue;
+    seconds += t.model.encode_seconds;
+    items += static_cast<double>(t.model.encoded_items);
+  }
+  return seconds > 0 ? items / seconds : 0.0;
+}
+
+Report assemble_report(const fs::path& run_dir, const AssembleOptions& options) {
+  const fs::path run_file = run_dir / "run.json";
+  if (!fs::exists(run_file)) {
+    throw ConfigError(fmt::format("{} is not a run folder: it has no run.json (run `sentbench run RECIPE` first)",
+                                  run_dir.string()));
+  }
+  const json run = parse_json_file(run_file);
+  const JsonView r(run, run_file.string());
+  r.expect_object();
+
+  Report report;
+  report.recipe = r.has("recipe") ? run["recipe"] : json::object();
+  const JsonView recipe = r.at("recipe");
+  const fs::path dir_name = fs::absolute(run_dir).lexically_normal();
+  const std::string folder = dir_name.has_filename() ? dir_name.filename().string() : dir_name.parent_path().filename().string();
+  report.run_name = recipe.at("run").str("name", folder);
+  report.title = recipe.at("report").str("title", default_title(report.run_name));
+  const JsonView system = r.at("system");
+  report.sentbench_version = system.str("sentbench_version");
+  report.git_commit = system.str("git_commit");
+  report.machine = read_machine(system);
+  if (r.has("encoder")) report.encoder = run["encoder"];
+  if (r.has("probe")) report.probe = run["probe"];
+  if (r.has("plugins")) {
+    report.plugins = read_plugins(r.at("plugins"));
+  } else {
+    // Older run folders name the plugins only in the recipe, without versions.
+    if (recipe.at("encoder").has("plugin")) report.plugins.push_back({"encoder", recipe.at("encoder").str("plugin"), ""});
+    if (recipe.at("train").has("plugin")) report.plugins.push_back({"recipe", recipe.at("train").str("plugin"), ""});
+  }
+  report.peak_rss_bytes = options.peak_rss_bytes;
+
+  const fs::path log_file = run_dir / "train_log.jsonl";
+  const bool trained = r.has("train");
+  if (fs::exists(log_file) || trained) {
+    TrainingSummary t = fs::exists(log_file) ? summarize_training(read_train_log(log_file)) : TrainingSummary{};
+    if (trained && r.at("train").has("seconds")) t.seconds = r.at("train").num("seconds");
+    report.training = std::move(t);
+  }
+
+  const fs::path results_file = run_dir / "results.json";
+  if (fs::exists(results_file)) {
+    const json results = parse_json_file(results_file);
+    const JsonView v(results, results_file.string());
+    v.expect_object();
+    const std::string schema = v.str("schema");
+    if (schema != kResultsSchema) {
+      v.at("schema").fail(fmt::format("expected \"{}\" (results written by another sentbench version?)", kResultsSchema));
+    }
+    report.tasks = read_tasks(v.at("tasks"));
+  }
+  return report;
+}
+
+std::string report_to_json(const Report& report) {
+  ordered_json plugins = ordered_json::array();
+  for (const PluginVersion& p : report.plugins) {
+    plugins.push_back({{"kind", p.kind}, {"name", p.name}, {"version", p.version.empty() ? ordered_json(nullptr) : ordered_json(p.version)}});
+  }
+  const MachineInfo& m = report.machine;
+  ordered_json j;
+  j["schema"] = kReportSchema;
+  j["title"] = report.title;
+  j["run"] = {{"name", report.run_name},
+              {"sentbench_version", report.sentbench_version},
+              {"git_commit", report.git_commit},
+              {"plugins", plugins},
+              {"encoder", ordered_json::parse(report.encoder.dump())},
+              {"recipe", ordered_json::parse(report.recipe.dump())}};
+  j["machine"] = {{"cpu_model", m.cpu_model}, {"cores", m.cores}, {"threads", m.threads},
+                  {"avx512_bf16", m.avx512_bf16}, {"blas", m.blas}, {"torch_version", m.torch_version},
+                  {"hostname", m.hostname}};
+  j["memory"] = {{"peak_rss_bytes", report.peak_rss_bytes ? ordered_json(*report.peak_rss_bytes) : ordered_json(nullptr)}};
+  j["training"] = report.training ? training_json(*report.training) : ordered_json(nullptr);
+  const double probe_rate = report.probe.is_object() && report.probe.contains("texts_per_s") && report.probe["texts_per_s"].is_number()
+                                ? report.probe["texts_per_s"].get<double>() : kNaN;
+  j["speed"] = {{"encode_items_per_second", number(report.encode_items_per_second())},
+                {"train_pairs_per_s", report.training ? number(report.training->pairs_per_s) : ordered_json(nullptr)},
+                {"train_tokens_per_s", report.training ? number(report.training->tokens_per_s) : ordered_json(nullptr)},
+                {"probe_texts_per_s", number(probe_rate)}};
+  j["probe"] = ordered_json::parse(report.probe.dump());
+  ordered_json tasks = ordered_json::array();
+  for (const TaskReport& t : report.tasks) {
+    ordered_json notes = ordered_json::object();
+    for (const auto& [k, v] : t.notes) notes[k] = v;
+    ordered_json tj = {{"name", t.name}, {"type", t.type}, {"version", t.version}, {"dataset", t.dataset},
+                       {"dataset_hash", t.dataset_hash}, {"main_metric", t.main_metric}, {"items", t.items},
+                       {"notes", notes}};
+    if (!t.skipped.empty()) {
+      tj["skipped"] = t.skipped;
+    } else {
+      tj["model"] = scorer_json(t.model);
+      ordered_json baselines = ordered_json::object();
+      for (const auto& [name, s] : t.baselines) baselines[name] = scorer_json(s);
+      tj["baselines"] = baselines;
+    }
+    tasks.push_back(std::move(tj));
+  }
+  j["tasks"] = tasks;
+  return j.dump(2) + "\n";
+}
+
+Report parse_report(const std::string& text, const std::string& source) {
+  json j;
+  try {
+    j = json::parse(text);
+  } catch (const json::parse_error& e) {
+    throw ConfigError(fmt::format("{}: not valid JSON: {}", source, e.what()));
+  }
+  const JsonView v(j, source);
+  v.expect_object();
+  const std::string schema = v.str("schema");
+  if (schema != kReportSchema) {
+    const std::string hint = schema.rfind("sentbench.results/", 0) == 0
+                                 ? " (this is a results.json; pass the run folder or its report.json)"
+                             : schema.rfind("sentbench.report/", 0) == 0
+                                 ? " (written by a sentbench with another report schema; regenerate it with "
+                                   "`sentbench report RUN_DIR`)"
+                                 : "";
+    throw ConfigError(fmt::format("{}: not a sentbench report: schema is \"{}\", expected \"{}\"{}", source, schema,
+                                  kReportSchema, hint));
+  }
+  Report report;
+  report.title = v.str("title");
+  const JsonView run = v.at("run");
+  run.expect_object();
+  report.run_name = run.str("name");
+  report.sentbench_version = run.str("sentbench_version");
+  report.git_commit = run.str("git_commit");
+  if (run.has("plugins")) report.plugins = read_plugins(run.at("plugins"));
+  if (run.has("encoder")) report.encoder = j["run"]["encoder"];
+  if (run.has("recipe")) report.recipe = j["run"]["recipe"];
+  report.machine = read_machine(v.at("machine"));
+  if (v.at("memory").has("peak_rss_bytes")) report.peak_rss_bytes = v.at("memory").integer("peak_rss_bytes");
+  if (v.has("training")) report.training = read_training(v.at("training"));
+  if (v.has("probe")) report.probe = j["probe"];
+  report.tasks = read_tasks(v.at("tasks"));
+  return report;
+}
+
+Report load_report(const fs::path& path) {
+  if (fs::is_directory(path)) {
+    if (fs::exists(path / "report.json")) return load_report(path / "report.json");
+    return assemble_report(path);
+  }
+  if (!fs::exists(path)) throw UsageError(fmt::format("{}: no such report file or run folder", path.string()));
+  std::string text;
+  try {
+    text = read_file(path);
+  } catch (const Error& e) {
+    throw ConfigError(fmt::format("{}: cannot read: {}", path.string(), e.what()));
+  }
+  return parse_report(text, path.string());
+}
+
+std::optional<std::int64_t> process_peak_rss_bytes() {
+  std::ifstream status("/proc/self/status");
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind("VmHWM:", 0) != 0) continue;
+    std::istringstream fields(line.substr(6));
+    std::int64_t kib = 0;
+    std::string unit;
+    if (fields >> kib >> unit && unit == "kB") return kib * 1024;
+  }
+  return std::nullopt;
+}
+
+const std::vector<std::string>& report_formats() {
+  static const std::vector<std::string> formats = {"json", "md", "html", "mteb"};
+  return formats;
+}
+
+std::vector<fs::path> write_report_files(const Report& report, const fs::path& dir, const std::vector<std::string>& formats) {
+  for (const std::string& f : formats) {
+    if (std::find(report_formats().begin(), report_formats().end(), f) == report_formats().end()) {
+      throw ConfigError(fmt::format("unknown report format \"{}\" (known: {})", f, fmt::join(report_formats(), ", ")));
+    }
+  }
+  std::vector<fs::path> written;
+  for (const std::string& f : report_formats()) {
+    if (std::find(formats.begin(), formats.end(), f) == formats.end()) continue;
+    if (f == "json") {
+      write_file_atomic(dir / "report.json", report_to_json(report));
+      written.push_back(dir / "report.json");
+    } else if (f == "md") {
+      write_file_atomic(dir / "report.md", render_markdown(report));
+      written.push_back(dir / "report.md");
+    } else if (f == "html") {
+      write_file_atomic(dir / "report.html", render_html(report));
+      written.push_back(dir / "report.html");
+    } else if (f == "mteb") {
+      export_mteb(report, dir / "mteb");
+      written.push_back(dir / "mteb");
+    }
+  }
+  return written;
+}
+
+std::vector<fs::path> write_reports(const fs::path& run_dir, const std::vector<std::string>& formats) {
+  AssembleOptions options;
+  options.peak_rss_bytes = process_peak_rss_bytes();
+  const Report report = assemble_report(run_dir, options);
+  std::vector<std::string> wanted = formats;
+  if (wanted.empty()) {
+    const JsonView recipe(report.recipe, (run_dir / "run.json").string(), "recipe");
+    const JsonView listed = recipe.at("report").at("formats");
+    if (!listed.value().is_null()) {
+      listed.expect_array();
+      for (std::size_t i = 0; i < listed.value().size(); ++i) wanted.push_back(listed.at(i).as_str());
+    } else {
+      wanted = {"json", "md", "html"};
+    }
+  }
+  return write_report_files(report, run_dir, wanted);
+}
+
+}  // namespace sentbench

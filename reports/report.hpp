@@ -1,0 +1,161 @@
+// Report: everything one run produced — run metadata, training summary and curve, task results with
+// baselines and per-item scores, speed and memory — assembled from a run folder and written as
+// report.json (schema "sentbench.report/1", documented in reports/SCHEMA.md), report.md and report.html.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace sentbench {
+
+// The schema tag of report.json; the number is the major version, bumped only on breaking changes.
+inline constexpr const char* kReportSchema = "sentbench.report/1";
+
+// Per-item values behind a main score (per query, per STS pair, per clustering subset), kept so that
+// two reports can be compared with a paired bootstrap. `reference` holds the gold values when the main
+// score correlates items with them (STS); it is empty when the main score is a mean over items.
+struct ItemScores {
+  std::vector<std::string> ids;
+  std::vector<double> scores;
+  std::vector<double> reference;
+  bool empty() const { return scores.empty(); }
+};
+
+// One scorer (the model or a baseline) on one task.
+struct ScorerResult {
+  double main_score = 0;
+  std::map<std::string, double> metrics;
+  double encode_seconds = 0;
+  std::int64_t encoded_items = 0;
+  double items_per_second = 0;  // 0 when nothing was timed (cache hit, lexical baseline)
+  bool cache_hit = false;
+  double wall_seconds = 0;
+  std::optional<std::int64_t> peak_rss_bytes;  // only when the suite recorded it per task
+  ItemScores per_item;
+};
+
+// One [[eval]] task: identity, the model's scores and each baseline's.
+struct TaskReport {
+  std::string name;
+  std::string type;
+  std::string version;
+  std::string dataset;
+  std::string dataset_hash;
+  std::string main_metric;
+  std::int64_t items = 0;
+  std::map<std::string, std::string> notes;
+  std::string skipped;  // non-empty: why the task did not run (then model and baselines are empty)
+  ScorerResult model;
+  std::map<std::string, ScorerResult> baselines;
+};
+
+// One point of the training curve: a bucket of consecutive steps, averaged; `step` is its last step.
+struct CurvePoint {
+  std::int64_t step = 0;
+  double loss = 0;
+  double lr = 0;
+  double grad_norm = 0;
+  double pairs_per_s = 0;
+  double tokens_per_s = 0;
+};
+
+// What training did, summarised from train_log.jsonl and run.json.
+struct TrainingSummary {
+  std::int64_t steps = 0;           // logged steps
+  std::int64_t last_step = 0;
+  double seconds = 0;               // wall time of Recipe::train (run.json), else the sum of step times
+  double step_seconds = 0;          // sum of logged step times
+  double pairs = 0;                 // sum over steps of pairs_per_s × step_seconds
+  double tokens = 0;
+  double pairs_per_s = 0;           // pairs / step_seconds
+  double tokens_per_s = 0;
+  double final_loss = 0;            // loss of the last step
+  double final_loss_mean = 0;       // mean loss of the last min(10, steps) steps: less noisy
+  std::map<std::string, std::int64_t> steps_per_dataset;  // which mix component each step came from
+  std::int64_t curve_bucket = 1;    // steps per curve point (the curve holds at most kMaxCurvePoints)
+  std::vector<CurvePoint> curve;
+};
+inline constexpr std::size_t kMaxCurvePoints = 500;
+
+// The machine and libraries of the run.
+struct MachineInfo {
+  std::string cpu_model;
+  int cores = 0;
+  int threads = 0;        // LibTorch intra-op threads in effect
+  bool avx512_bf16 = false;
+  std::string blas;       // where libblas.so.3 pointed
+  std::string torch_version;
+  std::string hostname;
+};
+
+// A plugin the run used; the version is empty when the run folder did not record it.
+struct PluginVersion {
+  std::string kind;  // "encoder" or "recipe"
+  std::string name;
+  std::string version;
+};
+
+// The whole report; see reports/SCHEMA.md for the meaning of every field.
+struct Report {
+  std::string schema = kReportSchema;
+  std::string title;
+  std::string run_name;
+  std::string sentbench_version;
+  std::string git_commit;
+  nlohmann::json recipe = nlohmann::json::object();   // the resolved recipe, as JSON
+  std::vector<PluginVersion> plugins;
+  nlohmann::json encoder = nlohmann::json::object();  // EncoderInfo as run.json recorded it
+  MachineInfo machine;
+  std::optional<std::int64_t> peak_rss_bytes;          // VmHWM of the process that ran the recipe
+  std::optional<TrainingSummary> training;
+  nlohmann::json probe = nlohmann::json::object();
+  std::vector<TaskReport> tasks;
+
+  // The task of that name, or nullptr.
+  const TaskReport* find_task(const std::string& name) const;
+  // Encoded items per second over every task whose model embeddings were computed (not cached):
+  // the run's overall encode throughput, 0 when nothing was timed.
+  double encode_items_per_second() const;
+};
+
+// Options of assemble_report(); the defaults are what a run writes.
+struct AssembleOptions {
+  // Peak resident memory to record; nullopt: none (e.g. when re-rendering an old run from the CLI,
+  // where this process's peak says nothing about the run).
+  std::optional<std::int64_t> peak_rss_bytes;
+};
+
+// Builds the report from a run folder: run.json (required), results.json and train_log.jsonl (each
+// optional). ConfigError naming the file when one is missing or malformed.
+Report assemble_report(const std::filesystem::path& run_dir, const AssembleOptions& options = {});
+
+// report.json text and back. parse_report() checks the schema tag (ConfigError naming `source` when
+// it is not a sentbench.report/1) and ignores fields it does not know (added by later minor changes).
+std::string report_to_json(const Report& report);
+Report parse_report(const std::string& text, const std::string& source);
+// A report from a file, or from a run folder (its report.json, else assembled from the run files).
+Report load_report(const std::filesystem::path& path);
+
+// VmHWM of this process (peak resident set) in bytes, from /proc/self/status; nullopt when unreadable.
+std::optional<std::int64_t> process_peak_rss_bytes();
+
+// The report formats write_reports() knows: "json", "md", "html", "mteb" (a folder mteb/).
+const std::vector<std::string>& report_formats();
+
+// What the runner calls at the end of a run, after run.json is written: assembles the report (with
+// this process's peak memory) and writes the requested formats into the run folder. Empty `formats`:
+// the recipe's [report].formats, else json, md and html. Returns the files and folders written.
+std::vector<std::filesystem::path> write_reports(const std::filesystem::path& run_dir,
+                                                 const std::vector<std::string>& formats = {});
+
+// Writes `formats` of an already assembled report into `dir`; ConfigError on an unknown format.
+std::vector<std::filesystem::path> write_report_files(const Report& report, const std::filesystem::path& dir,
+                                                      const std::vector<std::string>& formats);
+
+}  // namespace sentbench

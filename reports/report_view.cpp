@@ -1,0 +1,129 @@
+// Shared views of a report for the Markdown and HTML writers.
+#include "report_view.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "text_table.hpp"
+
+namespace sentbench {
+
+bool any_task_peak_memory(const Report& report) {
+  for (const TaskReport& t : report.tasks) {
+    if (t.model.peak_rss_bytes) return true;
+    for (const auto& [b, s] : t.baselines) {
+      if (s.peak_rss_bytes) return true;
+    }
+  }
+  return false;
+}
+
+std::vector<std::string> baseline_names(const Report& report) {
+  std::set<std::string> names;
+  for (const TaskReport& t : report.tasks) {
+    for (const auto& [b, s] : t.baselines) names.insert(b);
+  }
+  return {names.begin(), names.end()};
+}
+
+double best_baseline_score(const TaskReport& task) {
+  double best = std::numeric_limits<double>::quiet_NaN();
+  for (const auto& [b, s] : task.baselines) {
+    if (std::isfinite(s.main_score) && !(s.main_score <= best)) best = s.main_score;
+  }
+  return best;
+}
+
+std::vector<std::string> metric_names(const TaskReport& task) {
+  std::set<std::string> names;
+  for (const auto& [k, v] : task.model.metrics) names.insert(k);
+  for (const auto& [b, s] : task.baselines) {
+    for (const auto& [k, v] : s.metrics) names.insert(k);
+  }
+  std::vector<std::string> out;
+  if (!task.main_metric.empty()) out.push_back(task.main_metric);
+  for (const auto& n : names) {
+    if (n != task.main_metric) out.push_back(n);
+  }
+  return out;
+}
+
+std::string metric_cell(const ScorerResult& scorer, const std::string& metric) {
+  auto it = scorer.metrics.find(metric);
+  const double v = it != scorer.metrics.end() ? it->second
+                   : scorer.metrics.empty()   ? scorer.main_score
+                                              : std::numeric_limits<double>::quiet_NaN();
+  if (metric == "queries_skipped" || metric == "subsets") return std::isfinite(v) ? fmt::format("{:.0f}", v) : "-";
+  return fixed(v);
+}
+
+std::string item_noun(const std::string& type, std::int64_t count) {
+  const std::string noun = type == "retrieval" ? "queries" : type == "sts" ? "pairs" : type == "clustering" ? "texts" : "items";
+  if (count != 1) return noun;
+  return noun == "queries" ? "query" : noun.substr(0, noun.size() - 1);
+}
+
+std::vector<std::size_t> sample_indices(std::size_t n, std::size_t k) {
+  std::vector<std::size_t> out;
+  if (n == 0 || k == 0) return out;
+  if (n <= k) {
+    for (std::size_t i = 0; i < n; ++i) out.push_back(i);
+    return out;
+  }
+  for (std::size_t j = 0; j < k; ++j) {
+    const std::size_t i = k == 1 ? n - 1 : static_cast<std::size_t>(std::llround(static_cast<double>(j) * static_cast<double>(n - 1) / static_cast<double>(k - 1)));
+    if (out.empty() || out.back() != i) out.push_back(i);
+  }
+  return out;
+}
+
+std::vector<std::pair<std::string, std::string>> run_facts(const Report& report) {
+  std::vector<std::pair<std::string, std::string>> facts;
+  facts.emplace_back("run", report.run_name);
+  facts.emplace_back("sentbench", fmt::format("{} (commit {})", report.sentbench_version.empty() ? "?" : report.sentbench_version,
+                                              report.git_commit.empty() ? "unknown" : report.git_commit));
+  std::vector<std::string> plugins;
+  for (const PluginVersion& p : report.plugins) {
+    plugins.push_back(fmt::format("{} {} ({})", p.name, p.version.empty() ? "(version not recorded)" : p.version, p.kind));
+  }
+  facts.emplace_back("plugins", plugins.empty() ? "-" : fmt::format("{}", fmt::join(plugins, ", ")));
+  const nlohmann::json& e = report.encoder;
+  if (e.is_object() && !e.empty()) {
+    auto str = [&](const char* k) { return e.contains(k) && e[k].is_string() ? e[k].get<std::string>() : std::string(); };
+    auto num = [&](const char* k) { return e.contains(k) && e[k].is_number() ? e[k].get<double>() : 0.0; };
+    std::string text = str("name");
+    if (!str("model").empty()) text += fmt::format(" `{}`", str("model"));
+    text += fmt::format(": dim {:.0f}, {} parameters, pooling {}, max {:.0f} tokens", num("dim"), human_rate(num("parameters")),
+                        str("pooling").empty() ? "-" : str("pooling"), num("max_tokens"));
+    facts.emplace_back("encoder", text);
+  }
+  const MachineInfo& m = report.machine;
+  facts.emplace_back("CPU", fmt::format("{} ({} cores, avx512_bf16 {})", m.cpu_model.empty() ? "unknown" : m.cpu_model, m.cores,
+                                        m.avx512_bf16 ? "yes" : "no"));
+  facts.emplace_back("threads", std::to_string(m.threads));
+  facts.emplace_back("BLAS", m.blas.empty() ? "unknown" : m.blas);
+  facts.emplace_back("LibTorch", m.torch_version.empty() ? "unknown" : m.torch_version);
+  if (!m.hostname.empty()) facts.emplace_back("host", m.hostname);
+  facts.emplace_back("peak memory", report.peak_rss_bytes ? human_bytes(report.peak_rss_bytes) + " (VmHWM of the whole process)" : "-");
+  return facts;
+}
+
+std::string one_line_summary(const Report& report) {
+  std::size_t ran = 0, skipped = 0;
+  for (const TaskReport& t : report.tasks) (t.skipped.empty() ? ran : skipped)++;
+  std::string line = fmt::format("Run `{}` · sentbench {} (`{}`)", report.run_name, report.sentbench_version,
+                                 report.git_commit.empty() ? "unknown" : report.git_commit);
+  if (report.encoder.is_object() && report.encoder.contains("name") && report.encoder["name"].is_string()) {
+    line += fmt::format(" · encoder {}", report.encoder["name"].get<std::string>());
+  }
+  if (report.training) line += fmt::format(" · trained {} steps in {}", report.training->steps, human_seconds(report.training->seconds));
+  line += fmt::format(" · {} task{}", ran, ran == 1 ? "" : "s");
+  if (skipped) line += fmt::format(" ({} skipped)", skipped);
+  return line;
+}
+
+}  // namespace sentbench

@@ -1,0 +1,256 @@
+// Reports: assembling a run folder, report.json round trips, golden files for report.json, report.md and
+// the MTEB export, the HTML page's self-containment, and the errors a bad run folder gives.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "report.hpp"
+#include "report_fixtures.hpp"
+#include "sentbench/errors.hpp"
+#include "sentbench/io.hpp"
+#include "test_util.hpp"
+#include "writers.hpp"
+
+namespace fs = std::filesystem;
+using sentbench::test::has_substr;
+using ::testing::HasSubstr;
+
+namespace sentbench {
+namespace {
+
+// A writable copy of the fixture run folder.
+fs::path copy_fixture(const test::TempDir& tmp) {
+  const fs::path dir = tmp / "run";
+  fs::copy(test::report_fixture_dir() / "run", dir, fs::copy_options::recursive);
+  return dir;
+}
+
+std::string expect_config_error(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "expected a ConfigError";
+  return "";
+}
+
+TEST(ReportAssemble, ReadsEveryPartOfTheRunFolder) {
+  const Report r = test::fixture_report();
+  EXPECT_EQ(r.run_name, "fixture-run");
+  EXPECT_EQ(r.title, "Fixture run: tiny RoBERTa, 30 steps");
+  EXPECT_EQ(r.git_commit, "0123456789ab");
+  EXPECT_EQ(r.machine.cores, 2);
+  EXPECT_EQ(r.machine.threads, 2);
+  EXPECT_EQ(r.machine.torch_version, "1.13.0");
+  ASSERT_EQ(r.plugins.size(), 2u);
+  EXPECT_EQ(r.plugins[1].name, "contrastive");
+  EXPECT_EQ(r.plugins[1].version, "0.1.0");
+  ASSERT_TRUE(r.training);
+  EXPECT_EQ(r.training->steps, 30);
+  EXPECT_EQ(r.training->last_step, 30);
+  EXPECT_DOUBLE_EQ(r.training->seconds, 15.9);  // run.json's wall time wins over the sum of step times
+  EXPECT_EQ(r.training->curve.size(), 30u);
+  EXPECT_EQ(r.training->steps_per_dataset.at("stsb-pairs"), 10);
+  EXPECT_EQ(r.training->steps_per_dataset.at("debian"), 20);
+  EXPECT_GT(r.training->pairs_per_s, 55);
+  EXPECT_LT(r.training->pairs_per_s, 70);
+  ASSERT_EQ(r.tasks.size(), 4u);
+  EXPECT_EQ(r.tasks[0].name, "stsb");
+  EXPECT_EQ(r.tasks[0].model.per_item.reference.size(), 12u);
+  EXPECT_EQ(r.tasks[1].baselines.count("bm25"), 1u);
+  EXPECT_EQ(r.tasks[3].skipped, "data not found: data/scifact");
+  EXPECT_TRUE(r.tasks[3].notes.empty());  // the skip reason moved out of the notes
+  EXPECT_EQ(r.peak_rss_bytes, test::kFixturePeakRss);
+}
+
+TEST(ReportAssemble, WithoutPluginVersionsNamesThePluginsFromTheRecipe) {
+  test::TempDir tmp;
+  const fs::path dir = copy_fixture(tmp);
+  auto run = nlohmann::json::parse(read_file(dir / "run.json"));
+  run.erase("plugins");
+  write_file_atomic(dir / "run.json", run.dump(2));
+  const Report r = assemble_report(dir);
+  ASSERT_EQ(r.plugins.size(), 2u);
+  EXPECT_EQ(r.plugins[0].kind, "encoder");
+  EXPECT_EQ(r.plugins[0].name, "roberta");
+  EXPECT_EQ(r.plugins[0].version, "");
+  EXPECT_THAT(render_markdown(r), HasSubstr("roberta (version not recorded) (encoder)"));
+}
+
+TEST(ReportAssemble, EvalOnlyRunHasNoTraining) {
+  test::TempDir tmp;
+  const fs::path dir = copy_fixture(tmp);
+  fs::remove(dir / "train_log.jsonl");
+  auto run = nlohmann::json::parse(read_file(dir / "run.json"));
+  run.erase("train");
+  write_file_atomic(dir / "run.json", run.dump(2));
+  const Report r = assemble_report(dir);
+  EXPECT_FALSE(r.training);
+  EXPECT_THAT(render_html(r), HasSubstr("This run did not train."));
+  EXPECT_THAT(render_markdown(r), ::testing::Not(HasSubstr("## Training")));
+}
+
+TEST(ReportAssemble, LongTrainingLogsAreBucketedIntoAtMost500CurvePoints) {
+  test::TempDir tmp;
+  const fs::path dir = copy_fixture(tmp);
+  std::string log;
+  for (int step = 1; step <= 1234; ++step) {
+    log += nlohmann::json{{"step", step}, {"loss", 1000.0 / step}, {"lr", 1e-5}, {"step_seconds", 0.5}, {"pairs_per_s", 64.0},
+                          {"tokens_per_s", 4000.0}}.dump() + "\n";
+  }
+  write_file_atomic(dir / "train_log.jsonl", log);
+  const Report r = assemble_report(dir);
+  ASSERT_TRUE(r.training);
+  EXPECT_EQ(r.training->steps, 1234);
+  EXPECT_EQ(r.training->curve_bucket, 3);
+  EXPECT_LE(r.training->curve.size(), kMaxCurvePoints);
+  EXPECT_EQ(r.training->curve.front().step, 3);
+  EXPECT_DOUBLE_EQ(r.training->curve.front().loss, (1000.0 + 500.0 + 1000.0 / 3) / 3);
+  EXPECT_EQ(r.training->curve.back().step, 1234);
+  EXPECT_DOUBLE_EQ(r.training->pairs_per_s, 64.0);
+  EXPECT_DOUBLE_EQ(r.training->final_loss_mean, [] {
+    double s = 0;
+    for (int step = 1225; step <= 1234; ++step) s += 1000.0 / step;
+    return s / 10;
+  }());
+}
+
+TEST(ReportAssemble, ErrorsNameTheFileAndTheField) {
+  test::TempDir tmp;
+  EXPECT_THAT(expect_config_error([&] { assemble_report(tmp.path()); }),
+              AllOf(HasSubstr(tmp.path().string()), HasSubstr("no run.json")));
+
+  const fs::path dir = copy_fixture(tmp);
+  auto results = nlohmann::json::parse(read_file(dir / "results.json"));
+  results["tasks"][1]["model"]["main_score"] = "high";
+  write_file_atomic(dir / "results.json", results.dump());
+  EXPECT_THAT(expect_config_error([&] { assemble_report(dir); }),
+              AllOf(HasSubstr("results.json"), HasSubstr("tasks[1].model.main_score"), HasSubstr("expected a number")));
+
+  results["schema"] = "sentbench.results/9";
+  write_file_atomic(dir / "results.json", results.dump());
+  EXPECT_THAT(expect_config_error([&] { assemble_report(dir); }), HasSubstr("sentbench.results/1"));
+
+  fs::copy_file(test::report_fixture_dir() / "run" / "results.json", dir / "results.json", fs::copy_options::overwrite_existing);
+  write_file_atomic(dir / "train_log.jsonl", "{\"step\": 1, \"loss\": 2}\nnot json\n");
+  EXPECT_THAT(expect_config_error([&] { assemble_report(dir); }), HasSubstr("train_log.jsonl:2: not a JSON object"));
+}
+
+TEST(ReportJson, RoundTripsThroughTheSchema) {
+  const Report r = test::fixture_report();
+  const std::string text = report_to_json(r);
+  const Report back = parse_report(text, "report.json");
+  EXPECT_EQ(report_to_json(back), text);
+  const auto j = nlohmann::json::parse(text);
+  EXPECT_EQ(j["schema"], kReportSchema);
+  EXPECT_EQ(j["memory"]["peak_rss_bytes"], test::kFixturePeakRss);
+  EXPECT_EQ(j["tasks"][3]["skipped"], "data not found: data/scifact");
+  EXPECT_FALSE(j["tasks"][3].contains("model"));
+  EXPECT_EQ(j["training"]["curve"]["step"].size(), 30u);
+}
+
+TEST(ReportJson, RejectsOtherSchemasWithAHint) {
+  EXPECT_THAT(expect_config_error([] { parse_report(R"({"schema": "sentbench.results/1", "tasks": []})", "x/results.json"); }),
+              AllOf(HasSubstr("x/results.json"), HasSubstr("pass the run folder or its report.json")));
+  EXPECT_THAT(expect_config_error([] { parse_report(R"({"schema": "sentbench.report/2"})", "old.json"); }),
+              HasSubstr("sentbench report RUN_DIR"));
+  EXPECT_THAT(expect_config_error([] { parse_report("{", "broken.json"); }), HasSubstr("broken.json: not valid JSON"));
+}
+
+TEST(ReportJson, UnknownFieldsAreIgnoredSoMinorAdditionsStayReadable) {
+  auto j = nlohmann::json::parse(report_to_json(test::fixture_report()));
+  j["added_later"] = {{"x", 1}};
+  j["tasks"][0]["model"]["energy_joules"] = 12.5;
+  const Report r = parse_report(j.dump(), "future.json");
+  EXPECT_EQ(r.tasks.size(), 4u);
+}
+
+TEST(ReportGolden, ReportJson) { test::expect_golden("report.json", report_to_json(test::fixture_report())); }
+
+TEST(ReportGolden, ReportMarkdown) { test::expect_golden("report.md", render_markdown(test::fixture_report())); }
+
+TEST(ReportGolden, MtebExport) {
+  const Report r = test::fixture_report();
+  for (const TaskReport& t : r.tasks) {
+    if (t.skipped.empty()) test::expect_golden("mteb/" + t.name + ".json", mteb_task_json(r, t));
+  }
+}
+
+TEST(ReportMteb, FollowsMtebTaskResultLayout) {
+  const Report r = test::fixture_report();
+  test::TempDir tmp;
+  const auto files = export_mteb(r, tmp / "mteb");
+  ASSERT_EQ(files.size(), 3u);  // the skipped task has no results file
+  const auto sts = nlohmann::json::parse(read_file(tmp / "mteb" / "stsb.json"));
+  EXPECT_EQ(sts["task_name"], "stsb");
+  EXPECT_EQ(sts["dataset_revision"], "9f1c2a7be04d3e11");
+  EXPECT_TRUE(sts["mteb_version"].is_null());
+  const auto& entry = sts["scores"]["test"][0];
+  EXPECT_DOUBLE_EQ(entry["main_score"].get<double>(), r.tasks[0].model.main_score);
+  EXPECT_DOUBLE_EQ(entry["cosine_spearman"].get<double>(), r.tasks[0].model.main_score);
+  EXPECT_EQ(entry["hf_subset"], "default");
+  EXPECT_EQ(entry["languages"], nlohmann::json::array({"eng-Latn"}));
+  const auto retrieval = nlohmann::json::parse(read_file(tmp / "mteb" / "cranfield.json"));
+  const auto& scores = retrieval["scores"]["test"][0];
+  for (const char* key : {"ndcg_at_10", "mrr_at_10", "recall_at_100", "map_at_100", "precision_at_10"}) EXPECT_TRUE(scores.contains(key)) << key;
+  const auto clusters = nlohmann::json::parse(read_file(tmp / "mteb" / "debian-clusters.json"));
+  EXPECT_EQ(clusters["scores"]["test"][0]["v_measures"].size(), 5u);
+
+  MtebExportOptions options;
+  options.languages = {"eng-Latn", "deu-Latn"};
+  options.mteb_version = "1.12.48";
+  const auto j = nlohmann::json::parse(mteb_task_json(r, r.tasks[1], options));
+  EXPECT_EQ(j["mteb_version"], "1.12.48");
+  EXPECT_EQ(j["scores"]["test"][0]["languages"].size(), 2u);
+}
+
+TEST(ReportHtml, IsSelfContainedAndHasThePlots) {
+  Report r = test::fixture_report();
+  r.title = "Fixture <b>run</b> & \"quotes\"";
+  const std::string html = render_html(r);
+  EXPECT_TRUE(has_substr(html, "<title>Fixture &lt;b&gt;run&lt;/b&gt; &amp; &quot;quotes&quot;</title>"));
+  for (const char* forbidden : {"http://", "https://", "<script", "src=", "@import", "url("}) {
+    EXPECT_EQ(html.find(forbidden), std::string::npos) << "report.html must not reference anything outside itself: " << forbidden;
+  }
+  EXPECT_TRUE(has_substr(html, "Training loss"));
+  EXPECT_TRUE(has_substr(html, "Learning rate"));
+  EXPECT_TRUE(has_substr(html, "stsb: spearman"));
+  EXPECT_TRUE(has_substr(html, "Model encoding throughput"));
+  EXPECT_TRUE(has_substr(html, "Training throughput"));
+  std::size_t svgs = 0;
+  for (std::size_t at = html.find("<svg"); at != std::string::npos; at = html.find("<svg", at + 1)) ++svgs;
+  EXPECT_EQ(svgs, 3u + 2u + 2u);  // a bar chart per task that ran; loss and lr; encode and train speed
+}
+
+TEST(ReportWrite, WritesTheRecipesFormatsIntoTheRunFolder) {
+  test::TempDir tmp;
+  const fs::path dir = copy_fixture(tmp);
+  const auto written = write_reports(dir);
+  EXPECT_EQ(written.size(), 3u);
+  for (const char* f : {"report.json", "report.md", "report.html"}) EXPECT_TRUE(fs::exists(dir / f)) << f;
+  const Report r = load_report(dir);  // a folder with report.json loads that file
+  ASSERT_TRUE(r.peak_rss_bytes);
+  EXPECT_GT(*r.peak_rss_bytes, 1 << 20);  // this test process's VmHWM
+
+  write_report_files(r, dir, {"mteb"});
+  EXPECT_TRUE(fs::exists(dir / "mteb" / "cranfield.json"));
+  EXPECT_THAT(expect_config_error([&] { write_report_files(r, dir, {"json", "pdf"}); }),
+              AllOf(HasSubstr("unknown report format \"pdf\""), HasSubstr("json, md, html, mteb")));
+}
+
+TEST(ReportWrite, LoadReportAssemblesARunFolderWithoutReportJson) {
+  const Report r = load_report(test::report_fixture_dir() / "run");
+  EXPECT_EQ(r.tasks.size(), 4u);
+  EXPECT_FALSE(r.peak_rss_bytes);
+}
+
+TEST(ReportMemory, ReadsThisProcessPeak) {
+  const auto peak = process_peak_rss_bytes();
+  ASSERT_TRUE(peak);
+  EXPECT_GT(*peak, 1 << 20);
+}
+
+}  // namespace
+}  // namespace sentbench
