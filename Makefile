@@ -21,6 +21,7 @@ test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 900
 
 quickstart: build
+	$(BUILD)/bin/sentbench data debian --check
 	$(BUILD)/bin/sentbench run configs/quickstart.toml
 
 bench: deps

@@ -40,6 +40,7 @@ constexpr std::string_view kTranslationHint =
     "apt keeps Debian's long package descriptions in *_i18n_Translation-en lists; fetch them with "
     "`apt-get update -o Acquire::Languages=en`";
 
+// Small text helpers: list names, deb822 field names (case-insensitive) and whitespace.
 bool ends_with(std::string_view text, std::string_view suffix) {
   return text.size() >= suffix.size() && text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
@@ -87,6 +88,7 @@ std::string rank(std::uint64_t seed, std::string_view kind, std::string_view key
   return hash_bytes(fmt::format("{}\x1f{}\x1f{}", seed, kind, key));
 }
 
+// Whole-file decoders for the compressions apt uses; a truncated stream is an error, never a short list.
 std::string gunzip(const std::string& raw, const fs::path& file) {
   z_stream z{};
   if (inflateInit2(&z, 15 + 16) != Z_OK) throw IoError(fmt::format("{}: cannot start gzip decoding", file.string()));
@@ -152,6 +154,7 @@ std::string unlz4(const std::string& raw, const fs::path& file) {
   return out;
 }
 
+// The pairs file's encoder.
 std::string gzip(std::string_view text) {
   z_stream z{};
   // windowBits 31: a gzip header with mtime 0 and no file name, so the bytes depend on the text only.
@@ -217,12 +220,14 @@ void for_each_stanza(std::string_view text, const fs::path& file, Fn&& fn) {
   if (!stanza.fields.empty()) fn(stanza);
 }
 
+// "name (version)" -> "name", as the Source field writes a source whose version differs.
 std::string first_token(std::string_view text) {
   text = trim(text);
   const std::size_t space = text.find_first_of(" \t");
   return std::string(space == std::string_view::npos ? text : text.substr(0, space));
 }
 
+// mtimes in the manifest, readable and independent of the builder's time zone.
 std::string utc_time(std::time_t seconds) {
   std::tm tm{};
   gmtime_r(&seconds, &tm);
@@ -246,8 +251,10 @@ struct Groups {
   }
 };
 
+// JSONL lines; invalid UTF-8 in a list becomes U+FFFD rather than an exception halfway through a build.
 std::string dump_line(const Json& value) { return value.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n"; }
 
+// A document or clustering text: the whole long description, paragraphs on their own lines.
 std::string long_text(const Description& d, std::size_t limit) {
   std::string text;
   for (const auto& paragraph : d.paragraphs) {
@@ -258,6 +265,8 @@ std::string long_text(const Description& d, std::size_t limit) {
   return cut_text(text, limit);
 }
 
+// The manifest's record of the inputs: the file hash answers --check cheaply, the content hash still
+// matches after apt re-fetches a list in another compression.
 Json describe_lists(const ListFiles& lists) {
   Json out = Json::array();
   const auto add = [&](const fs::path& file, const char* kind) {

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "json_view.hpp"
+#include "report_view.hpp"
 #include "sentbench/errors.hpp"
 #include "text_table.hpp"
 
@@ -74,13 +75,15 @@ Comparison compare_reports(const std::vector<Report>& reports, const std::vector
     tc.type = t.type;
     tc.main_metric = t.main_metric;
     // Shared metrics: the main metric, then every metric each report has, in name order.
-    std::vector<std::string> names = {t.main_metric};
+    std::vector<std::string> names;
     for (const auto& [name, v] : t.model.metrics) {
       if (name == t.main_metric) continue;
       bool everywhere = true;
       for (const TaskReport* other : found) everywhere = everywhere && other->model.metrics.count(name);
       if (everywhere) names.push_back(name);
     }
+    std::sort(names.begin(), names.end(), metric_less);
+    names.insert(names.begin(), t.main_metric);
     for (const std::string& name : names) {
       MetricRow row{name, {}, false, name == "queries_skipped" || name == "subsets" ? 0 : 4};
       for (const TaskReport* other : found) row.values.push_back(model_metric(*other, name));

@@ -569,18 +569,16 @@ std::vector<fs::path> write_reports(const fs::path& run_dir, const std::vector<s
   AssembleOptions options;
   options.peak_rss_bytes = process_peak_rss_bytes();
   const Report report = assemble_report(run_dir, options);
-  std::vector<std::string> wanted = formats;
-  if (wanted.empty()) {
-    const JsonView recipe(report.recipe, (run_dir / "run.json").string(), "recipe");
-    const JsonView listed = recipe.at("report").at("formats");
-    if (!listed.value().is_null()) {
-      listed.expect_array();
-      for (std::size_t i = 0; i < listed.value().size(); ++i) wanted.push_back(listed.at(i).as_str());
-    } else {
-      wanted = {"json", "md", "html"};
-    }
-  }
-  return write_report_files(report, run_dir, wanted);
+  return write_report_files(report, run_dir, formats.empty() ? recipe_formats(report) : formats);
+}
+
+std::vector<std::string> recipe_formats(const Report& report) {
+  const JsonView listed = JsonView(report.recipe, "the run's recipe").at("report").at("formats");
+  if (listed.value().is_null()) return {"json", "md", "html"};
+  listed.expect_array();
+  std::vector<std::string> formats;
+  for (std::size_t i = 0; i < listed.value().size(); ++i) formats.push_back(listed.at(i).as_str());
+  return formats;
 }
 
 }  // namespace sentbench

@@ -148,6 +148,9 @@ std::optional<std::int64_t> process_peak_rss_bytes();
 // The report formats write_reports() knows: "json", "md", "html", "mteb" (a folder mteb/).
 const std::vector<std::string>& report_formats();
 
+// The formats a run asks for: its recipe's [report].formats, else json, md and html.
+std::vector<std::string> recipe_formats(const Report& report);
+
 // What the runner calls at the end of a run, after run.json is written: assembles the report (with
 // this process's peak memory) and writes the requested formats into the run folder. Empty `formats`:
 // the recipe's [report].formats, else json, md and html. Returns the files and folders written.

@@ -38,8 +38,19 @@ double best_baseline_score(const TaskReport& task) {
   return best;
 }
 
+bool metric_less(const std::string& a, const std::string& b) {
+  const auto at_a = a.find('@'), at_b = b.find('@');
+  const std::string base_a = a.substr(0, at_a), base_b = b.substr(0, at_b);
+  if (base_a != base_b || at_a == std::string::npos || at_b == std::string::npos) return a < b;
+  const std::string k_a = a.substr(at_a + 1), k_b = b.substr(at_b + 1);
+  const bool digits = !k_a.empty() && !k_b.empty() && k_a.find_first_not_of("0123456789") == std::string::npos &&
+                      k_b.find_first_not_of("0123456789") == std::string::npos;
+  if (!digits || k_a.size() > 9 || k_b.size() > 9) return a < b;
+  return std::stol(k_a) < std::stol(k_b);
+}
+
 std::vector<std::string> metric_names(const TaskReport& task) {
-  std::set<std::string> names;
+  std::set<std::string, bool (*)(const std::string&, const std::string&)> names(&metric_less);
   for (const auto& [k, v] : task.model.metrics) names.insert(k);
   for (const auto& [b, s] : task.baselines) {
     for (const auto& [k, v] : s.metrics) names.insert(k);

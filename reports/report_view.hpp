@@ -15,7 +15,9 @@ bool any_task_peak_memory(const Report& report);
 std::vector<std::string> baseline_names(const Report& report);
 // The best baseline main score of a task; NaN without baselines.
 double best_baseline_score(const TaskReport& task);
-// A task's metric names: the main metric first, then the others in name order.
+// Metric name order: by name, with cutoffs compared as numbers ("map@5" before "map@10").
+bool metric_less(const std::string& a, const std::string& b);
+// A task's metric names: the main metric first, then the others in metric_less order.
 std::vector<std::string> metric_names(const TaskReport& task);
 // A metric of a scorer as a cell; counts (queries_skipped, subsets) without decimals.
 std::string metric_cell(const ScorerResult& scorer, const std::string& metric);

@@ -62,15 +62,7 @@ void add_report(CLI::App& app, Action& action) {
       }
       const Report report = assemble_report(run_dir, options);
       std::vector<std::string> formats = args->formats;
-      if (formats.empty() && args->mteb_dir.empty()) {
-        const auto& listed = report.recipe.contains("report") && report.recipe["report"].is_object() &&
-                                     report.recipe["report"].contains("formats") && report.recipe["report"]["formats"].is_array()
-                                 ? report.recipe["report"]["formats"]
-                                 : nlohmann::json::array({"json", "md", "html"});
-        for (const auto& f : listed) {
-          if (f.is_string()) formats.push_back(f.get<std::string>());
-        }
-      }
+      if (formats.empty() && args->mteb_dir.empty()) formats = recipe_formats(report);
       const fs::path out_dir = args->output.empty() ? run_dir : fs::path(args->output);
       for (const fs::path& p : write_report_files(report, out_dir, formats)) std::cerr << "wrote " << p.string() << '\n';
       if (!args->mteb_dir.empty()) {

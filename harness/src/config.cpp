@@ -733,9 +733,38 @@ bool Config::get_bool(std::string_view key) const {
   return as_node(require(key, ValueType::kBoolean))->as_boolean()->get();
 }
 
+// Expands ${NAME} and ${NAME:-fallback} from the environment, so recipes can say where shared data
+// lives (e.g. "${SENTBENCH_DATA:-../data}/stsb/sts-test.csv"). An unset variable without a fallback
+// is an error naming it.
+std::string Config::expand_env(std::string_view key, const std::string& text) const {
+  std::string out;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const std::size_t open = text.find("${", i);
+    if (open == std::string::npos) break;
+    const std::size_t close = text.find('}', open);
+    if (close == std::string::npos) fail(key, "unterminated ${...} in \"" + text + "\"");
+    out.append(text, i, open - i);
+    const std::string inner = text.substr(open + 2, close - open - 2);
+    const std::size_t dash = inner.find(":-");
+    const std::string name = inner.substr(0, dash);
+    const char* value = std::getenv(name.c_str());
+    if (value && *value) {
+      out += value;
+    } else if (dash != std::string::npos) {
+      out += inner.substr(dash + 2);
+    } else {
+      fail(key, "environment variable " + name + " is not set (write ${" + name + ":-fallback} to give a default)");
+    }
+    i = close + 1;
+  }
+  out.append(text, i, std::string::npos);
+  return out;
+}
+
 fs::path Config::get_path(std::string_view key) const {
   const toml::node* found = as_node(require(key, ValueType::kPath));
-  const std::string& text = found->as_string()->get();
+  const std::string text = expand_env(key, found->as_string()->get());
   if (text == "~" || text.rfind("~/", 0) == 0) {
     const char* home = std::getenv("HOME");
     if (home && *home) return fs::path(home) / text.substr(std::min<std::size_t>(2, text.size()));

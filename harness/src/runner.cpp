@@ -17,6 +17,7 @@
 #include "sentbench/errors.hpp"
 #include "sentbench/io.hpp"
 #include "sentbench/log.hpp"
+#include "report.hpp"
 #include "suite.hpp"
 #include "system_info.hpp"
 
@@ -114,7 +115,18 @@ fs::path run_recipe(const RunOptions& options) {
   log::info("encoder {} ({}): dim {}, {} parameters, pooling {}", info.name, info.model, info.dim, info.parameters,
             info.pooling);
 
+  // Plugins in use with their versions, for reports.
+  nlohmann::json plugins = nlohmann::json::array();
+  auto add_plugin = [&](const std::string& name, PluginKind kind) {
+    if (const PluginRecord* r = loaded.host->find(name, kind)) {
+      plugins.push_back({{"kind", kind == PluginKind::kEncoder ? "encoder" : "recipe"}, {"name", r->name},
+                         {"version", r->version}, {"path", r->path.string()}});
+    }
+  };
+  add_plugin(encoder_section.get_string("plugin"), PluginKind::kEncoder);
+  if (recipe.contains("train")) add_plugin(recipe.table("train").get_string("plugin"), PluginKind::kRecipe);
   nlohmann::json summary = {{"recipe", nlohmann::json::parse(recipe.to_json())},
+                            {"plugins", plugins},
                             {"system", to_json(system_info())},
                             {"encoder", to_json(info)}};
 
@@ -195,6 +207,11 @@ fs::path run_recipe(const RunOptions& options) {
   }
   write_file_atomic(dir / "run.json", summary.dump(2) + "\n");
   log::info("wrote {}", (dir / "run.json").string());
+  // Reports from everything the run folder now holds ([report].formats; default json, md, html).
+  const Config report = recipe.table_or_empty("report");
+  const std::vector<std::string> formats =
+      report.contains("formats") ? report.get_strings("formats") : std::vector<std::string>{"json", "md", "html"};
+  for (const auto& path : write_reports(dir, formats)) log::info("report: {}", path.string());
   return dir;
 }
 

@@ -503,3 +503,24 @@ TEST(ValueTypes, NamesAndAcceptance) {
   EXPECT_TRUE(accepts(ValueType::kAny, ValueType::kTable));
   EXPECT_FALSE(accepts(ValueType::kTable, ValueType::kArray));
 }
+
+namespace {
+
+TEST(ConfigEnv, PathsExpandEnvironmentVariablesWithFallbacks) {
+  ::setenv("SENTBENCH_TEST_DATA", "/srv/data", 1);
+  ::unsetenv("SENTBENCH_TEST_UNSET");
+  const Config c = Config::parse(
+      "a = \"${SENTBENCH_TEST_DATA}/stsb\"\nb = \"${SENTBENCH_TEST_UNSET:-/fallback}/x\"\nc = \"${SENTBENCH_TEST_UNSET}/y\"\n",
+      "env.toml");
+  EXPECT_EQ(c.get_path("a"), fs::path("/srv/data/stsb"));
+  EXPECT_EQ(c.get_path("b"), fs::path("/fallback/x"));
+  try {
+    c.get_path("c");
+    FAIL() << "expected ConfigError";
+  } catch (const ConfigError& e) {
+    EXPECT_TRUE(has_substr(e.what(), "SENTBENCH_TEST_UNSET is not set"));
+    EXPECT_TRUE(has_substr(e.what(), "env.toml:3"));
+  }
+}
+
+}  // namespace

@@ -72,7 +72,8 @@ class SENTBENCH_API Config {
   std::int64_t get_int(std::string_view key) const;
   double get_double(std::string_view key) const;
   bool get_bool(std::string_view key) const;
-  // A string resolved against the folder of the file that set it; absolute paths and ~ pass through.
+  // A string resolved against the folder of the file that set it; absolute paths and ~ pass through;
+  // ${NAME} and ${NAME:-fallback} are taken from the environment first.
   std::filesystem::path get_path(std::string_view key) const;
   std::vector<std::string> get_strings(std::string_view key) const;
   std::vector<double> get_doubles(std::string_view key) const;
@@ -98,6 +99,8 @@ class SENTBENCH_API Config {
 
   // A ConfigError whose message starts with the location of key: "file:line:col: key 'x': <message>".
   [[noreturn]] void fail(std::string_view key, std::string_view message) const;
+  // ${NAME} / ${NAME:-fallback} environment expansion used by get_path.
+  std::string expand_env(std::string_view key, const std::string& text) const;
 
   struct Impl;
 
