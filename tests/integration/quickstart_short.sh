@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# A shortened quickstart (same recipe, 40 steps) checked with `sentbench regress` against the committed
+# shortened baseline: proves the main job runs end to end and its quality has not slipped. Throughput is
+# only gated against collapse (machines differ); scores are deterministic for a seed and thread count.
+# Usage: quickstart_short.sh SENTBENCH SOURCE_DIR WORK_DIR
+set -euo pipefail
+sentbench=$1 source=$2 work=$3
+rm -rf "$work" && mkdir -p "$work"
+"$sentbench" run "$source/configs/quickstart.toml" -o "$work/run" --no-cache \
+  --set train.steps=40 --set train.warmup_steps=5 --set train.checkpoint_every=0 \
+  --set 'eval[1].subsets=2'
+"$sentbench" regress --baseline "$source/reports/baselines/quickstart-short.json" --current "$work/run" \
+  --throughput-drop 0.9 --max-drop 0.02 --no-significance
