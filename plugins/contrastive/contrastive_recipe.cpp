@@ -9,7 +9,6 @@
 #include <optional>
 #include <thread>
 
-#include <ATen/autocast_mode.h>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
@@ -18,6 +17,7 @@
 #include "grad_cache.hpp"
 #include "losses.hpp"
 #include "pair_stream.hpp"
+#include "sentbench/autocast.hpp"
 #include "sentbench/errors.hpp"
 #include "sentbench/log.hpp"
 #include "sentbench/progress.hpp"
@@ -220,25 +220,6 @@ std::unique_ptr<torch::optim::AdamW> make_optimizer(Encoder& encoder, const Trai
   return std::make_unique<torch::optim::AdamW>(groups, torch::optim::AdamWOptions(s.lr));
 }
 
-// bf16 autocast on CPU for a step; restores the previous state.
-class CpuAutocastScope {
- public:
-  explicit CpuAutocastScope(bool on) : on_(on) {
-    if (!on_) return;
-    previous_ = at::autocast::is_cpu_enabled();
-    at::autocast::set_cpu_enabled(true);
-    at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
-  }
-  ~CpuAutocastScope() {
-    if (!on_) return;
-    at::autocast::set_cpu_enabled(previous_);
-    at::autocast::clear_cache();
-  }
-
- private:
-  bool on_;
-  bool previous_ = false;
-};
 
 LossFn make_loss(const TrainSettings& s) {
   return [scale = s.scale, symmetric = s.symmetric](const std::vector<at::Tensor>& cols) {
@@ -294,7 +275,7 @@ void ContrastiveRecipe::train(Encoder& encoder, TrainContext& context) {
     optimizer->zero_grad();
     double value;
     {
-      CpuAutocastScope autocast(s.bf16);
+      CpuAutocast autocast(s.bf16);
       value = forward_backward(encoder, ready.columns, loss, s.mini_batch);
     }
     if (!std::isfinite(value)) {
@@ -402,7 +383,7 @@ void ContrastiveRecipe::dry_run(Encoder& encoder, TrainContext& context) {
     const auto start = std::chrono::steady_clock::now();
     optimizer->zero_grad();
     {
-      CpuAutocastScope autocast(s.bf16);
+      CpuAutocast autocast(s.bf16);
       forward_backward(encoder, columns, loss, s.mini_batch);
     }
     optimizer->step();

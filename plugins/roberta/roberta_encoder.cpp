@@ -1,11 +1,11 @@
 // The roberta encoder: configuration, padding, pooling, bf16 autocast and saving.
 #include "roberta_encoder.hpp"
 
-#include <ATen/autocast_mode.h>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "hf_folder.hpp"
+#include "sentbench/autocast.hpp"
 #include "sentbench/errors.hpp"
 #include "sentbench/io.hpp"
 
@@ -118,28 +118,6 @@ std::pair<torch::Tensor, torch::Tensor> RobertaEncoder::pad(const TokenBatch& ba
   }
   return {ids, mask};
 }
-
-namespace {
-// bf16 autocast on CPU for the duration of a forward pass; restores the previous state.
-class CpuAutocast {
- public:
-  explicit CpuAutocast(bool on) : on_(on) {
-    if (!on_) return;
-    previous_ = at::autocast::is_cpu_enabled();
-    at::autocast::set_cpu_enabled(true);
-    at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
-  }
-  ~CpuAutocast() {
-    if (!on_) return;
-    at::autocast::set_cpu_enabled(previous_);
-    at::autocast::clear_cache();
-  }
-
- private:
-  bool on_;
-  bool previous_ = false;
-};
-}  // namespace
 
 at::Tensor RobertaEncoder::forward(const TokenBatch& batch) {
   auto [ids, mask] = pad(batch);
