@@ -9,6 +9,8 @@
 
 #include <gtest/gtest.h>
 
+#include "sentbench/errors.hpp"
+
 namespace sentbench::test {
 
 // A fresh folder under the system temp dir, removed when the object dies.
@@ -47,6 +49,18 @@ inline std::filesystem::path shared_data() {
 inline ::testing::AssertionResult has_substr(const std::string& text, const std::string& part) {
   if (text.find(part) != std::string::npos) return ::testing::AssertionSuccess();
   return ::testing::AssertionFailure() << "\"" << text << "\"\n  does not contain \"" << part << "\"";
+}
+
+// The message of the exception `fn` throws ("" and a test failure when it throws none).
+template <typename Error = ::sentbench::DataError, typename Fn>
+std::string error_of(Fn&& fn) {
+  try {
+    fn();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "expected an exception";
+  return {};
 }
 
 // A recipe under tests/fixtures/recipes.

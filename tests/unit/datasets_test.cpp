@@ -17,6 +17,7 @@
 namespace fs = std::filesystem;
 using sentbench::test::has_substr;
 using sentbench::test::TempDir;
+using sentbench::test::error_of;
 
 namespace sentbench {
 namespace {
@@ -45,18 +46,6 @@ std::vector<std::string> read_lines(const fs::path& path) {
   std::string line;
   while (reader.next(line)) lines.push_back(line);
   return lines;
-}
-
-// The message of the DataError that `fn` throws ("" and a test failure when it throws none).
-template <typename Error = DataError, typename Fn>
-std::string error_of(Fn&& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected an exception";
-  return {};
 }
 
 // ---- LineReader ------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@
 namespace fs = std::filesystem;
 using sentbench::test::has_substr;
 using sentbench::test::TempDir;
+using sentbench::test::error_of;
 
 namespace sentbench {
 namespace {
@@ -70,18 +71,6 @@ std::vector<DrawnBatch> draw_batches(PairMixer& mixer, std::size_t n, std::size_
     out.push_back(std::move(drawn));
   }
   return out;
-}
-
-// The message of the exception `fn` throws ("" and a test failure when it throws none).
-template <typename Error = DataError, typename Fn>
-std::string error_of(Fn&& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected an exception";
-  return {};
 }
 
 // ---- parse_example ---------------------------------------------------------------------------------
