@@ -20,7 +20,15 @@ void add_one(CLI::App& app, Action& action, const char* name, const char* help, 
       ->type_name("KEY=VALUE")
       ->allow_extra_args(false);
   cmd->add_option("-o,--output", *output, "run folder (default: [run].output_dir/[run].name)");
+  auto nproc = std::make_shared<int>(1);
   if (train) {
+    cmd->add_option("--nproc", *nproc,
+                    "train on N local ranks (processes) through c10d/Gloo, as `torchrun --nproc-per-node N "
+                    "--no-python sentbench train` would; the global batch is split between them")
+        ->check(CLI::Range(1, 1024));
+    cmd->add_flag("--allow-world-size-change", options->allow_world_size_change,
+                  "with --resume: accept a checkpoint written at another number of ranks (per-rank shards and "
+                  "random streams change)");
     cmd->add_flag("--resume", options->resume, "continue from the last complete checkpoint in the run folder");
     cmd->add_flag("--dry-run", options->dry_run,
                   "print parameters, tokens and FLOPs per step, memory and time estimates; do not train");
@@ -34,7 +42,11 @@ void add_one(CLI::App& app, Action& action, const char* name, const char* help, 
     cmd->add_option("--model", *model, "evaluate this model folder (Hugging Face / sentence-transformers) with the "
                                        "recipe's [[eval]] tasks")->check(CLI::ExistingDirectory);
   }
-  cmd->callback([&action, options, output, model] {
+  cmd->callback([&action, options, output, model, nproc] {
+    if (*nproc > 1) {
+      action = [nproc] { return launch_local_ranks(*nproc, command_line_without("--nproc")); };
+      return;
+    }
     action = [options, output, model] {
       if (!output->empty()) options->output = *output;
       if (!model->empty()) options->model = *model;

@@ -2,6 +2,8 @@
 #pragma once
 
 #include <functional>
+#include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -17,5 +19,11 @@ void add_version_command(CLI::App& app, Action& action);
 void add_tokenizer_command(CLI::App& app, Action& action);
 void add_report_commands(CLI::App& app, Action& action);  // report, compare, regress
 void add_data_command(CLI::App& app, Action& action);
+
+// --nproc (launcher.cpp): the command line as given, that line without one option (and its value), and
+// starting N local ranks of it; returns the exit code for the whole run.
+void save_command_line(int argc, char** argv);
+std::vector<std::string> command_line_without(const std::string& option);
+int launch_local_ranks(int nproc, const std::vector<std::string>& args);
 
 }  // namespace sentbench::cli

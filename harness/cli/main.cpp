@@ -3,9 +3,11 @@
 #include <malloc.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 
 #include "commands.hpp"
+#include "sentbench/distributed.hpp"
 #include "sentbench/errors.hpp"
 #include "sentbench/log.hpp"
 
@@ -26,6 +28,7 @@ int main(int argc, char** argv) {
   app.add_flag("-v,--verbose", verbose, "more log output (debug)");
   app.add_flag("-q,--quiet", quiet, "only warnings and errors; no progress bars");
 
+  sentbench::cli::save_command_line(argc, argv);
   sentbench::cli::Action action;
   sentbench::cli::add_run_commands(app, action);
   sentbench::cli::add_validate_command(app, action);
@@ -51,6 +54,12 @@ int main(int argc, char** argv) {
   sentbench::log::set_level(quiet ? Level::kWarn : verbose > 0 ? Level::kDebug : Level::kInfo);
   try {
     return action ? action() : 0;
+  } catch (const sentbench::DistributedError& e) {
+    // Another rank died or hung: leave at once. Tearing the process group down could wait on it again.
+    sentbench::log::error("{}", e.what());
+    std::fflush(stdout);
+    std::fflush(stderr);
+    std::_Exit(e.exit_code());
   } catch (const sentbench::Error& e) {
     sentbench::log::error("{}", e.what());
     return e.exit_code();

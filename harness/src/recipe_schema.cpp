@@ -239,6 +239,9 @@ const std::vector<KeySpec>& run_keys() {
       {"threads", ValueType::kInteger, false, "intra-op CPU threads; 0 uses one per physical core"},
       {"plugin_dirs", ValueType::kArray, false, "extra folders (strings) searched for plugins"},
       {"deterministic", ValueType::kBoolean, false, "use deterministic kernels: reproducible but slower"},
+      {"dist_backend", ValueType::kString, false, "distributed training backend: \"auto\" (default) or \"gloo\""},
+      {"dist_timeout", ValueType::kFloat, false,
+       "seconds a rank waits for the others (rendezvous, each collective) before failing (default 300)"},
   };
   return keys;
 }

@@ -14,6 +14,7 @@
 #include <torch/torch.h>
 
 #include "recipe_schema.hpp"
+#include "sentbench/distributed.hpp"
 #include "sentbench/errors.hpp"
 #include "sentbench/io.hpp"
 #include "sentbench/log.hpp"
@@ -101,8 +102,38 @@ fs::path run_recipe(const RunOptions& options) {
   const Config& recipe = loaded.recipe;
   const Config run = recipe.table_or_empty("run");
   const fs::path dir = run_dir_for(recipe, options.output);
-  fs::create_directories(dir);
-  write_file_atomic(dir / "recipe.toml", recipe.to_toml());
+
+  // Distributed (torchrun, Slurm or --nproc): every rank trains; rank 0 alone writes the run folder,
+  // evaluates and reports. Work that is not training runs on rank 0 only.
+  const DistEnv dist = DistEnv::from_environment();
+  const bool trains = options.train && recipe.contains("train");
+  if (dist.world_size > 1) {
+    if (dist.rank != 0) {
+      log::set_prefix(fmt::format("[rank {}] ", dist.rank));
+      if (log::level() == log::Level::kInfo) log::set_level(log::Level::kWarn);  // one voice: rank 0's
+    }
+    if (!trains || options.dry_run) {
+      if (dist.rank != 0) return dir;
+      log::info("{}: only rank 0 runs it (WORLD_SIZE={} matters for training only)",
+                options.dry_run ? "dry run" : "no training", dist.world_size);
+    }
+  }
+  const bool distributed = dist.world_size > 1 && trains && !options.dry_run;
+  const bool main_rank = !distributed || dist.rank == 0;
+  std::shared_ptr<ProcessGroup> group = single_process_group();
+  if (distributed) {
+    DistOptions dist_options;
+    dist_options.backend = run.get_string("dist_backend", "auto");
+    const double timeout = run.get_double("dist_timeout", 300.0);
+    if (timeout <= 0) run.fail("dist_timeout", "must be a positive number of seconds");
+    dist_options.timeout = std::chrono::milliseconds(static_cast<std::int64_t>(timeout * 1000.0));
+    log::info("rank {} of {}: joining through {}:{}", dist.rank, dist.world_size, dist.master_addr, dist.master_port);
+    group = init_process_group(dist, dist_options);
+  }
+  if (main_rank) {
+    fs::create_directories(dir);
+    write_file_atomic(dir / "recipe.toml", recipe.to_toml());
+  }
 
   const int threads = apply_threads(static_cast<int>(run.get_int("threads", 0)));
   const auto seed = static_cast<std::uint64_t>(run.get_int("seed", 42));
@@ -139,6 +170,10 @@ fs::path run_recipe(const RunOptions& options) {
     context.seed = seed;
     context.resume = options.resume;
     context.dry_run = options.dry_run;
+    context.group = group;
+    context.rank = group->rank();
+    context.world_size = group->world_size();
+    context.allow_world_size_change = options.allow_world_size_change;
     std::signal(SIGINT, on_stop_signal);
     std::signal(SIGTERM, on_stop_signal);
     context.stop_requested = [] { return g_stop != 0; };
@@ -146,8 +181,9 @@ fs::path run_recipe(const RunOptions& options) {
     // are dropped when the recipe logs its first step again, so the log reads as one uninterrupted run.
     const fs::path log_path = dir / "train_log.jsonl";
     auto train_log = std::make_shared<std::ofstream>();
-    if (!options.resume) train_log->open(log_path, std::ios::trunc);
-    context.log_metrics = [train_log, log_path](std::int64_t step, const MetricRow& row, const TagRow& tags) {
+    if (!options.resume && main_rank) train_log->open(log_path, std::ios::trunc);
+    context.log_metrics = [train_log, log_path, main_rank](std::int64_t step, const MetricRow& row, const TagRow& tags) {
+      if (!main_rank) return;
       if (!train_log->is_open()) {
         std::string kept;
         std::ifstream old(log_path);
@@ -165,11 +201,23 @@ fs::path run_recipe(const RunOptions& options) {
       train_log->flush();  // a crash loses at most the step being written
     };
     const auto start = std::chrono::steady_clock::now();
-    trainer->train(*encoder, context);
+    try {
+      trainer->train(*encoder, context);
+    } catch (const DistributedError&) {
+      throw;
+    } catch (const std::exception& e) {
+      group->report_failure(e.what());  // the other ranks name this one and its reason
+      throw;
+    }
     if (options.dry_run) return dir;
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (!main_rank) {
+      log::debug("rank {} done; rank 0 saves, evaluates and reports", group->rank());
+      return dir;
+    }
     encoder->save(dir / "model");
-    summary["train"] = {{"seconds", seconds}, {"model_dir", (dir / "model").string()}};
+    summary["train"] = {{"seconds", seconds}, {"model_dir", (dir / "model").string()},
+                        {"world_size", group->world_size()}};
     log::info("trained in {:.1f}s; model saved to {}", seconds, (dir / "model").string());
   }
 

@@ -23,6 +23,7 @@ struct RunOptions {
   bool details = false;                     // per-item files (run files, cluster assignments, pair scores)
   bool use_cache = true;                    // embedding cache (--no-cache bypasses it)
   std::optional<std::filesystem::path> model;  // --model DIR: evaluate this folder with the recipe's tasks
+  bool allow_world_size_change = false;     // --resume from a checkpoint written at another world size
 };
 
 // Loads the recipe with overrides, builds the plugin host from the default folders plus the recipe's

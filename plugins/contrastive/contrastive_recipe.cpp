@@ -105,7 +105,8 @@ namespace {
 // A batch made ready on the worker thread: its columns tokenized, and the mixer state after drawing it
 // (what a checkpoint taken at this step must store).
 struct ReadyBatch {
-  PairBatch batch;
+  PairBatch batch;                 // this rank's shard of the global batch
+  std::size_t global_size = 0;     // examples in the global batch
   std::vector<TokenBatch> columns;
   std::size_t tokens = 0;
   MixState state_after;
@@ -133,10 +134,15 @@ std::vector<TokenBatch> tokenize_columns(const Encoder& encoder, const PairBatch
 }
 
 // Draws and tokenizes batches ahead of the model on one worker thread; in order, so deterministic.
+// Distributed, every rank draws the same global batch (same seed, same mixer state) and keeps its own
+// contiguous shard of it: rank r holds examples [r·B/W, (r+1)·B/W).
 class Prefetcher {
  public:
-  Prefetcher(PairMixer& mixer, const Encoder& encoder, std::size_t batch_size, std::size_t depth)
-      : mixer_(mixer), encoder_(encoder), batch_size_(batch_size), depth_(depth), worker_([this] { run(); }) {}
+  Prefetcher(PairMixer& mixer, const Encoder& encoder, std::size_t batch_size, std::size_t depth, int rank,
+             int world_size)
+      : mixer_(mixer), encoder_(encoder), batch_size_(batch_size), depth_(depth),
+        rank_(static_cast<std::size_t>(rank)), world_size_(static_cast<std::size_t>(world_size)),
+        worker_([this] { run(); }) {}
   ~Prefetcher() {
     {
       std::lock_guard<std::mutex> lock(mutex_);
@@ -167,6 +173,13 @@ class Prefetcher {
         ReadyBatch b;
         b.batch = mixer_.next_batch(batch_size_);
         b.state_after = mixer_.state();
+        b.global_size = b.batch.examples.size();
+        if (world_size_ > 1) {
+          const std::size_t shard = b.global_size / world_size_;
+          auto& ex = b.batch.examples;
+          ex.erase(ex.begin() + static_cast<std::ptrdiff_t>((rank_ + 1) * shard), ex.end());
+          ex.erase(ex.begin(), ex.begin() + static_cast<std::ptrdiff_t>(rank_ * shard));
+        }
         b.columns = tokenize_columns(encoder_, b.batch);
         for (const auto& c : b.columns) b.tokens += c.tokens();
         std::lock_guard<std::mutex> lock(mutex_);
@@ -182,7 +195,7 @@ class Prefetcher {
 
   PairMixer& mixer_;
   const Encoder& encoder_;
-  std::size_t batch_size_, depth_;
+  std::size_t batch_size_, depth_, rank_, world_size_;
   std::mutex mutex_;
   std::condition_variable cv_;
   std::deque<ReadyBatch> queue_;
@@ -221,11 +234,28 @@ std::unique_ptr<torch::optim::AdamW> make_optimizer(Encoder& encoder, const Trai
 }
 
 
-LossFn make_loss(const TrainSettings& s) {
-  return [scale = s.scale, symmetric = s.symmetric](const std::vector<at::Tensor>& cols) {
-    std::vector<at::Tensor> candidates(cols.begin() + 1, cols.end());
-    return mnrl_loss(cols[0].to(torch::kFloat32), torch::cat(candidates).to(torch::kFloat32), scale, symmetric);
+// The MNRL loss over a step's columns. Distributed, each column is gathered from all ranks with the
+// gradient-correct all-gather, so every anchor is ranked against the whole global batch; each rank's loss
+// is the mean over its own anchors, and averaging the ranks' gradients gives the global batch's gradient.
+LossFn make_loss(const TrainSettings& s, ProcessGroup& group) {
+  return [scale = s.scale, symmetric = s.symmetric, &group](const std::vector<at::Tensor>& cols) {
+    const at::Tensor anchors = cols[0].to(torch::kFloat32);
+    std::vector<at::Tensor> candidates;
+    for (auto it = cols.begin() + 1; it != cols.end(); ++it) candidates.push_back(group.all_gather(it->to(torch::kFloat32)));
+    if (!group.distributed()) return mnrl_loss(anchors, torch::cat(candidates), scale, symmetric);
+    const at::Tensor all_anchors = symmetric ? group.all_gather(anchors) : at::Tensor();
+    return mnrl_loss(anchors, torch::cat(candidates), scale, symmetric, group.rank() * anchors.size(0), all_anchors);
   };
+}
+
+// Dropout streams of a distributed run: a function of (seed, rank, step) alone, so ranks differ from one
+// another and a resumed run replays exactly whatever the world size was.
+std::uint64_t step_seed(std::uint64_t seed, int rank, std::int64_t step) {
+  std::uint64_t x = seed ^ (0x9E3779B97F4A7C15ull * (static_cast<std::uint64_t>(rank) + 1)) ^
+                    (0xBF58476D1CE4E5B9ull * static_cast<std::uint64_t>(step));
+  x ^= x >> 31;
+  x *= 0x94D049BB133111EBull;
+  return x ^ (x >> 29);
 }
 
 }  // namespace
@@ -233,6 +263,12 @@ LossFn make_loss(const TrainSettings& s) {
 void ContrastiveRecipe::train(Encoder& encoder, TrainContext& context) {
   if (context.dry_run) return dry_run(encoder, context);
   const TrainSettings& s = settings_;
+  ProcessGroup& group = *context.group;
+  const int world = group.world_size();
+  if (s.batch_size % world != 0 || s.batch_size / world < 1) {
+    context.config.fail("batch_size", fmt::format("the global batch {} must split evenly between the {} ranks; use a "
+                                                  "multiple of {}", s.batch_size, world, world));
+  }
   fs::path data_dir;
   std::vector<MixEntry> entries = mix_entries(s, data_dir);  // sets data_dir: call before using it
   PairMixer mixer(std::move(entries), data_dir, context.seed, static_cast<std::size_t>(s.shuffle_buffer));
@@ -244,10 +280,15 @@ void ContrastiveRecipe::train(Encoder& encoder, TrainContext& context) {
     if (auto latest = latest_checkpoint(checkpoints)) {
       const CheckpointMeta meta = load_checkpoint(*latest, encoder, *optimizer);
       const json state = json::parse(meta.state_json);
-      if (state.value("world_size", 1) != context.world_size) {
-        throw ConfigError(fmt::format("checkpoint {} was written by {} ranks, this run has {}; resume at the same "
-                                      "world size", latest->string(), state.value("world_size", 1), context.world_size));
+      const int written_by = state.value("world_size", 1);
+      if (written_by != world && !context.allow_world_size_change) {
+        throw ConfigError(fmt::format(
+            "checkpoint {} was written by {} rank{}, this run has {}; resume with the same number of ranks "
+            "(--nproc {} or WORLD_SIZE={}), or pass --allow-world-size-change to continue anyway (the global batches "
+            "stay the same; each rank's shard and the dropout streams change)",
+            latest->string(), written_by, written_by == 1 ? "" : "s", world, written_by, written_by));
       }
+      if (written_by != world) log::warn("resuming a {}-rank checkpoint on {} ranks, as allowed", written_by, world);
       mixer.restore(mix_state_from_json(state.at("data")));
       step = meta.step;
       log::info("resumed from {} (step {})", latest->string(), step);
@@ -260,15 +301,20 @@ void ContrastiveRecipe::train(Encoder& encoder, TrainContext& context) {
     return;
   }
 
-  const LossFn loss = make_loss(s);
+  const LossFn loss = make_loss(s, group);
   const auto params = encoder.parameters();
-  Prefetcher prefetcher(mixer, encoder, static_cast<std::size_t>(s.batch_size), static_cast<std::size_t>(s.prefetch));
+  // Every rank starts from rank 0's weights (identical already when all ranks loaded the same files).
+  group.broadcast(params, 0);
+  Prefetcher prefetcher(mixer, encoder, static_cast<std::size_t>(s.batch_size), static_cast<std::size_t>(s.prefetch),
+                        group.rank(), world);
   Progress progress("train", s.steps, "steps");
   progress.set(step);
   encoder.train(true);
   MixState last_state = mixer.state();
   for (++step; step <= s.steps; ++step) {
     const auto start = std::chrono::steady_clock::now();
+    group.set_step(step);
+    if (world > 1) torch::manual_seed(step_seed(context.seed, group.rank(), step));
     ReadyBatch ready = prefetcher.next();
     const double lr = learning_rate(s, step);
     for (auto& group : optimizer->param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
@@ -277,6 +323,23 @@ void ContrastiveRecipe::train(Encoder& encoder, TrainContext& context) {
     {
       CpuAutocast autocast(s.bf16);
       value = forward_backward(encoder, ready.columns, loss, s.mini_batch);
+    }
+    bool stop = context.stop_requested();
+    double tokens = static_cast<double>(ready.tokens);
+    if (world > 1) {
+      // Average the gradients (bucketed all-reduce), then one small all-reduce for the global loss, the
+      // token count and whether any rank was asked to stop (so all stop at the same step).
+      std::vector<at::Tensor> grads;
+      for (const auto& p : params) {
+        if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
+        grads.push_back(p.grad());
+      }
+      group.all_reduce_mean(grads);
+      at::Tensor stats = torch::tensor({value, tokens, stop ? 1.0 : 0.0}, torch::kFloat64);
+      group.all_reduce_sum(stats);
+      value = stats[0].item<double>() / world;
+      tokens = stats[1].item<double>();
+      stop = stats[2].item<double>() > 0;
     }
     if (!std::isfinite(value)) {
       throw Error(fmt::format("step {}: the loss is {} (dataset {}); lower lr or check the data", step, value,
@@ -291,16 +354,17 @@ void ContrastiveRecipe::train(Encoder& encoder, TrainContext& context) {
     optimizer->step();
     last_state = ready.state_after;
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    context.log_metrics(step,
-                        {{"loss", value}, {"lr", lr}, {"grad_norm", grad_norm},
-                         {"pairs_per_s", ready.batch.examples.size() / seconds},
-                         {"tokens_per_s", ready.tokens / seconds}, {"step_seconds", seconds}},
-                        {{"dataset", ready.batch.dataset_name}});
+    if (group.is_main()) {
+      context.log_metrics(step,
+                          {{"loss", value}, {"lr", lr}, {"grad_norm", grad_norm},
+                           {"pairs_per_s", static_cast<double>(ready.global_size) / seconds},
+                           {"tokens_per_s", tokens / seconds}, {"step_seconds", seconds}},
+                          {{"dataset", ready.batch.dataset_name}});
+    }
     progress.set_status(fmt::format("loss {:.4f} lr {:.2e}", value, lr));
     progress.add();
-    const bool stop = context.stop_requested();
-    if ((s.checkpoint_every > 0 && step % s.checkpoint_every == 0) || step == s.steps || stop) {
-      const json state = {{"data", mix_state_json(last_state)}, {"world_size", context.world_size}};
+    if (group.is_main() && ((s.checkpoint_every > 0 && step % s.checkpoint_every == 0) || step == s.steps || stop)) {
+      const json state = {{"data", mix_state_json(last_state)}, {"world_size", world}};
       save_checkpoint(checkpoints, encoder, *optimizer, CheckpointMeta{step, state.dump()},
                       static_cast<int>(s.keep_checkpoints));
     }
@@ -309,6 +373,7 @@ void ContrastiveRecipe::train(Encoder& encoder, TrainContext& context) {
       throw Error(fmt::format("training interrupted at step {} (checkpoint written)", step));
     }
   }
+  group.barrier();  // the last checkpoint is on disk before any rank reports success
   progress.finish();
   encoder.train(false);
 }
@@ -375,7 +440,7 @@ void ContrastiveRecipe::dry_run(Encoder& encoder, TrainContext& context) {
 
   // Time a few real steps (on a throwaway optimizer) to extrapolate the run.
   auto optimizer = make_optimizer(encoder, s);
-  const LossFn loss = make_loss(s);
+  const LossFn loss = make_loss(s, *context.group);
   encoder.train(true);
   std::vector<double> times;
   for (int i = 0; i < 3; ++i) {

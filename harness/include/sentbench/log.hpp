@@ -1,6 +1,7 @@
 // Levelled logging to stderr, shared by the harness and plugins (-v debug, -q warnings only).
 #pragma once
 
+#include <string>
 #include <string_view>
 #include <utility>
 
@@ -15,6 +16,8 @@ enum class Level : int { kDebug = 0, kInfo = 1, kWarn = 2, kError = 3, kQuiet = 
 SENTBENCH_API void set_level(Level level);
 SENTBENCH_API Level level();
 SENTBENCH_API void write(Level level, std::string_view message);
+// Text put before every line, e.g. "[rank 1] " on the ranks of a distributed run other than 0.
+SENTBENCH_API void set_prefix(std::string prefix);
 
 template <typename... Args>
 void debug(fmt::format_string<Args...> f, Args&&... args) {

@@ -24,7 +24,7 @@ namespace sentbench {
 // version on additions a host can ignore. The host refuses a plugin whose major differs or whose minor
 // is newer than its own.
 inline constexpr int kAbiMajor = 1;
-inline constexpr int kAbiMinor = 0;
+inline constexpr int kAbiMinor = 1;  // 1.1: TrainContext::group, allow_world_size_change
 
 enum class PluginKind : int { kEncoder = 1, kRecipe = 2 };
 

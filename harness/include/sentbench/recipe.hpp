@@ -9,6 +9,7 @@
 #include <string>
 
 #include "sentbench/config.hpp"
+#include "sentbench/distributed.hpp"
 #include "sentbench/encoder.hpp"
 #include "sentbench/export.hpp"
 #include "sentbench/plugin.hpp"
@@ -36,6 +37,13 @@ struct TrainContext {
   std::function<bool()> stop_requested = [] { return false; };
   std::function<void(std::int64_t step, const MetricRow&, const TagRow&)> log_metrics =
       [](std::int64_t, const MetricRow&, const TagRow&) {};
+  // Added in SDK 1.1 (appended, so 1.0 plugins still read the fields above at the same offsets):
+  // The process group of a distributed run (a group of one otherwise); rank() and world_size() equal the
+  // fields above. Only rank 0 writes checkpoints; every rank calls the same collectives in the same order.
+  std::shared_ptr<ProcessGroup> group = single_process_group();
+  // Resume even when the checkpoint was written at another world size (the user accepted that per-rank
+  // shards and random streams change).
+  bool allow_world_size_change = false;
 };
 
 // Trains an encoder in place.

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# 1 rank vs N local ranks on the same recipe and global batch, side by side: trains each for a few steps
+# and prints the median pairs/s and tokens/s of the steps after the first few (warm-up excluded).
+#   scripts/bench-distributed.sh [RECIPE] [STEPS] [NPROC]      (defaults: configs/quickstart.toml 40 2)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+recipe=${1:-configs/quickstart.toml}
+steps=${2:-40}
+nproc=${3:-2}
+exe=${SENTBENCH:-build/bin/sentbench}
+out=$(mktemp -d /tmp/sentbench-bench-dist.XXXXXX)
+trap 'rm -rf "$out"' EXIT
+
+median() {  # median of column $2 of train_log $1, skipping the first 5 steps
+  python3 - "$1" "$2" <<'EOF'
+import json, statistics, sys
+rows = [json.loads(l) for l in open(sys.argv[1])][5:]
+print(f"{statistics.median(r[sys.argv[2]] for r in rows):.1f}")
+EOF
+}
+
+for n in 1 "$nproc"; do
+  args=(train "$recipe" --set "train.steps=$steps" --set train.checkpoint_every=0 -o "$out/n$n" -q)
+  [ "$n" -gt 1 ] && args+=(--nproc "$n")
+  start=$(date +%s.%N)
+  "$exe" "${args[@]}"
+  end=$(date +%s.%N)
+  printf '%s rank(s): %s pairs/s, %s tokens/s (median of steps 6..%s), wall %.1f s\n' "$n" \
+    "$(median "$out/n$n/train_log.jsonl" pairs_per_s)" "$(median "$out/n$n/train_log.jsonl" tokens_per_s)" \
+    "$steps" "$(echo "$end - $start" | bc)"
+done
