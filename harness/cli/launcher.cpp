@@ -161,7 +161,12 @@ int launch_local_ranks(int nproc, const std::vector<std::string>& args) {
   std::signal(SIGINT, SIG_DFL);
   std::signal(SIGTERM, SIG_DFL);
   if (first_failed < 0) return 0;
-  log::error("distributed run failed: rank {} failed first ({})", first_failed, describe(first_status));
+  if (g_signal != 0) {
+    log::warn("the ranks stopped on signal {} ({}); rank {} {}", static_cast<int>(g_signal), strsignal(g_signal),
+              first_failed, describe(first_status));
+  } else {
+    log::error("distributed run failed: rank {} failed first ({})", first_failed, describe(first_status));
+  }
   return WIFEXITED(first_status) ? WEXITSTATUS(first_status) : 128 + WTERMSIG(first_status);
 }
 

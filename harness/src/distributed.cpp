@@ -73,6 +73,7 @@ class GlooGroup final : public ProcessGroup {
   void await_all_joined();
   std::string diagnose();
   void heartbeat_loop();
+  std::string key(const char* what, int rank) const { return fmt::format("{}{}/{}", env_.store_prefix, what, rank); }
 
   DistEnv env_;
   DistOptions options_;
@@ -86,12 +87,11 @@ class GlooGroup final : public ProcessGroup {
   std::thread heartbeat_;
 };
 
-std::string key(const char* what, int rank) { return fmt::format("sentbench/{}/{}", what, rank); }
 
 GlooGroup::GlooGroup(const DistEnv& env, const DistOptions& options) : env_(env), options_(options) {
   c10d::TCPStoreOptions so;
   so.port = static_cast<std::uint16_t>(env.master_port);
-  so.isServer = env.rank == 0;
+  so.isServer = env.rank == 0 && !env.agent_store;
   so.numWorkers = static_cast<std::size_t>(env.world_size);
   so.waitWorkers = false;
   so.timeout = options.timeout;
@@ -100,8 +100,8 @@ GlooGroup::GlooGroup(const DistEnv& env, const DistOptions& options) : env_(env)
   } catch (const std::exception& e) {
     throw DistributedError(fmt::format(
         "rank {}: could not {} the rendezvous store at {}:{} within {}: {}\n  {}", env.rank,
-        env.rank == 0 ? "open" : "reach", env.master_addr, env.master_port, seconds(options.timeout), e.what(),
-        env.rank == 0 ? "is MASTER_PORT free on this machine? Pick another port, or let `sentbench train --nproc N` choose one"
+        so.isServer ? "open" : "reach", env.master_addr, env.master_port, seconds(options.timeout), e.what(),
+        so.isServer ? "is MASTER_PORT free on this machine? Pick another port, or let `sentbench train --nproc N` choose one"
                       : "is rank 0 running, and do all ranks use the same MASTER_ADDR and MASTER_PORT?"));
   }
   side_store_ = client(std::chrono::milliseconds(10'000));
@@ -117,7 +117,7 @@ GlooGroup::GlooGroup(const DistEnv& env, const DistOptions& options) : env_(env)
     gloo_options->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
   }
   try {
-    pg_ = c10::make_intrusive<c10d::ProcessGroupGloo>(c10::make_intrusive<c10d::PrefixStore>("gloo", store_),
+    pg_ = c10::make_intrusive<c10d::ProcessGroupGloo>(c10::make_intrusive<c10d::PrefixStore>(env.store_prefix + "gloo", store_),
                                                       env.rank, env.world_size, gloo_options);
   } catch (const std::exception& e) {
     throw DistributedError(fmt::format("rank {}: connecting the Gloo process group failed: {}", env.rank, e.what()));
@@ -239,7 +239,10 @@ std::string GlooGroup::diagnose() {
       }
     }
   } catch (const std::exception&) {
-    if (env_.rank != 0) {
+    if (env_.agent_store) {
+      blame.push_back(fmt::format("the torchrun agent's store at {}:{} is gone or not responding", env_.master_addr,
+                                  env_.master_port));
+    } else if (env_.rank != 0) {
       blame.push_back(fmt::format("rank 0 (which hosts the rendezvous store at {}:{}) is gone or not responding",
                                   env_.master_addr, env_.master_port));
     }
@@ -395,6 +398,8 @@ DistEnv DistEnv::from_environment() {
                       "show hostnames \"$SLURM_JOB_NODELIST\" | head -n 1) and MASTER_PORT before srun");
   }
   if (auto port = env_var("MASTER_PORT")) env.master_port = env_int("MASTER_PORT", *port);
+  if (auto agent = env_var("TORCHELASTIC_USE_AGENT_STORE")) env.agent_store = *agent == "True" || *agent == "1";
+  if (auto attempt = env_var("TORCHELASTIC_RESTART_COUNT")) env.store_prefix = fmt::format("sentbench/attempt_{}/", *attempt);
   if (env.master_port < 1 || env.master_port > 65535) {
     throw ConfigError(fmt::format("MASTER_PORT={} is not a TCP port (1..65535)", env.master_port));
   }

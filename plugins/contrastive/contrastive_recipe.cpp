@@ -324,22 +324,20 @@ void ContrastiveRecipe::train(Encoder& encoder, TrainContext& context) {
       CpuAutocast autocast(s.bf16);
       value = forward_backward(encoder, ready.columns, loss, s.mini_batch);
     }
-    bool stop = context.stop_requested();
     double tokens = static_cast<double>(ready.tokens);
     if (world > 1) {
-      // Average the gradients (bucketed all-reduce), then one small all-reduce for the global loss, the
-      // token count and whether any rank was asked to stop (so all stop at the same step).
+      // Average the gradients (bucketed all-reduce), then one small all-reduce for the global loss and the
+      // token count.
       std::vector<at::Tensor> grads;
       for (const auto& p : params) {
         if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
         grads.push_back(p.grad());
       }
       group.all_reduce_mean(grads);
-      at::Tensor stats = torch::tensor({value, tokens, stop ? 1.0 : 0.0}, torch::kFloat64);
+      at::Tensor stats = torch::tensor({value, tokens}, torch::kFloat64);
       group.all_reduce_sum(stats);
       value = stats[0].item<double>() / world;
       tokens = stats[1].item<double>();
-      stop = stats[2].item<double>() > 0;
     }
     if (!std::isfinite(value)) {
       throw Error(fmt::format("step {}: the loss is {} (dataset {}); lower lr or check the data", step, value,
@@ -363,6 +361,12 @@ void ContrastiveRecipe::train(Encoder& encoder, TrainContext& context) {
     }
     progress.set_status(fmt::format("loss {:.4f} lr {:.2e}", value, lr));
     progress.add();
+    bool stop = context.stop_requested();
+    if (world > 1) {  // any rank asked to stop (Ctrl-C, SIGTERM): all stop at this step
+      at::Tensor flag = torch::tensor({stop ? 1.0 : 0.0}, torch::kFloat64);
+      group.all_reduce_sum(flag);
+      stop = flag.item<double>() > 0;
+    }
     if (group.is_main() && ((s.checkpoint_every > 0 && step % s.checkpoint_every == 0) || step == s.steps || stop)) {
       const json state = {{"data", mix_state_json(last_state)}, {"world_size", world}};
       save_checkpoint(checkpoints, encoder, *optimizer, CheckpointMeta{step, state.dump()},

@@ -13,6 +13,8 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+
 #include "losses.hpp"
 #include "sentbench/distributed.hpp"
 #include "test_util.hpp"
@@ -43,8 +45,8 @@ DistOptions quick(double timeout_s = 20.0) {
 
 // Runs fn(rank, group) on `world` threads, each holding its own Gloo rank; returns each rank's error text.
 std::vector<std::string> run_ranks(int world, const DistOptions& options,
-                                   const std::function<void(int, ProcessGroup&)>& fn) {
-  const int port = free_port();
+                                   const std::function<void(int, ProcessGroup&)>& fn,
+                                   const std::function<void(DistEnv&)>& adjust = {}, int port = free_port()) {
   std::vector<std::string> errors(static_cast<std::size_t>(world));
   std::vector<std::thread> threads;
   for (int r = 0; r < world; ++r) {
@@ -54,6 +56,7 @@ std::vector<std::string> run_ranks(int world, const DistOptions& options,
         env.rank = r;
         env.world_size = world;
         env.master_port = port;
+        if (adjust) adjust(env);
         auto group = init_process_group(env, options);
         fn(r, *group);
       } catch (const std::exception& e) {
@@ -70,7 +73,8 @@ class ScopedEnv {
  public:
   explicit ScopedEnv(std::vector<std::pair<std::string, std::string>> vars) {
     for (const char* name : {"RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT", "SLURM_PROCID",
-                             "SLURM_NTASKS", "SLURM_LOCALID"}) {
+                             "SLURM_NTASKS", "SLURM_LOCALID", "TORCHELASTIC_USE_AGENT_STORE",
+                             "TORCHELASTIC_RESTART_COUNT"}) {
       if (const char* v = std::getenv(name)) saved_.emplace_back(name, v);
       ::unsetenv(name);
     }
@@ -109,6 +113,14 @@ TEST(DistEnv, SlurmStandsInForTorchrun) {
   EXPECT_EQ(d.rank, 1);
   EXPECT_EQ(d.world_size, 2);
   EXPECT_EQ(d.master_port, 29500);
+}
+
+TEST(DistEnv, TorchrunAgentStoreAndRestartAttempt) {
+  ScopedEnv env({{"RANK", "0"}, {"WORLD_SIZE", "2"}, {"TORCHELASTIC_USE_AGENT_STORE", "True"},
+                 {"TORCHELASTIC_RESTART_COUNT", "2"}});
+  const DistEnv d = DistEnv::from_environment();
+  EXPECT_TRUE(d.agent_store);
+  EXPECT_EQ(d.store_prefix, "sentbench/attempt_2/");
 }
 
 TEST(DistEnv, BadValuesNameTheVariable) {
@@ -208,6 +220,29 @@ TEST(ProcessGroup, GatheredMnrlGivesTheOneProcessLossAndGradients) {
     EXPECT_LE((g[1] - p.grad().narrow(0, r * rows, rows)).abs().max().item<double>(), 1e-6) << "positives, rank " << r;
     EXPECT_LE((g[2] - n.grad().narrow(0, r * rows, rows)).abs().max().item<double>(), 1e-6) << "negatives, rank " << r;
   }
+}
+
+// Under torchrun the agent already serves the store at MASTER_PORT: rank 0 must join it, not open it.
+TEST(ProcessGroup, RanksJoinTorchrunsAgentStoreAsClients) {
+  c10d::TCPStoreOptions so;
+  so.port = 0;
+  so.isServer = true;
+  so.waitWorkers = false;
+  c10d::TCPStore agent("127.0.0.1", so);
+  const auto errors = run_ranks(
+      2, quick(),
+      [](int rank, ProcessGroup& g) {
+        at::Tensor t = torch::full({2}, rank + 1.0);
+        g.all_reduce_sum(t);
+        EXPECT_TRUE(t.allclose(torch::full({2}, 3.0)));
+      },
+      [](DistEnv& env) {
+        env.agent_store = true;
+        env.store_prefix = "sentbench/attempt_0/";
+      },
+      agent.getPort());
+  for (const auto& e : errors) EXPECT_EQ(e, "");
+  EXPECT_TRUE(agent.check({"sentbench/attempt_0/joined/1"}));
 }
 
 TEST(ProcessGroup, MissingRankFailsTheRendezvousNamingIt) {

@@ -32,6 +32,10 @@ struct SENTBENCH_API DistEnv {
   int local_rank = 0;
   std::string master_addr = "127.0.0.1";
   int master_port = 29500;
+  // torchrun's agent already serves the store at MASTER_PORT (TORCHELASTIC_USE_AGENT_STORE=True): every
+  // rank joins it as a client, under a prefix per restart attempt (TORCHELASTIC_RESTART_COUNT).
+  bool agent_store = false;
+  std::string store_prefix = "sentbench/";
   // Reads the environment; world size 1 when nothing is set. Throws ConfigError for malformed or
   // inconsistent values (naming the variable).
   static DistEnv from_environment();
