@@ -15,7 +15,8 @@ median() {  # median of column $2 of train_log $1, skipping the first 5 steps
   python3 - "$1" "$2" <<'EOF'
 import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1])][5:]
-print(f"{statistics.median(r[sys.argv[2]] for r in rows):.1f}")
+v = statistics.median(r[sys.argv[2]] for r in rows)
+print(f"{v:.0f}" if v >= 100 else f"{v:.4f}")
 EOF
 }
 
@@ -25,7 +26,9 @@ for n in 1 "$nproc"; do
   start=$(date +%s.%N)
   "$exe" "${args[@]}"
   end=$(date +%s.%N)
-  printf '%s rank(s): %s pairs/s, %s tokens/s (median of steps 6..%s), wall %.1f s\n' "$n" \
-    "$(median "$out/n$n/train_log.jsonl" pairs_per_s)" "$(median "$out/n$n/train_log.jsonl" tokens_per_s)" \
-    "$steps" "$(echo "$end - $start" | bc)"
+  log="$out/n$n/train_log.jsonl"
+  sync=""
+  [ "$n" -gt 1 ] && sync=", gradient all-reduce $(median "$log" sync_seconds | awk '{printf "%.0f", $1 * 1000}') ms of $(median "$log" step_seconds | awk '{printf "%.0f", $1 * 1000}') ms per step"
+  printf '%s rank(s): %s pairs/s, %s tokens/s (median of steps 6..%s)%s, wall %.1f s\n' "$n" \
+    "$(median "$log" pairs_per_s)" "$(median "$log" tokens_per_s)" "$steps" "$sync" "$(echo "$end - $start" | bc)"
 done

@@ -325,7 +325,9 @@ void ContrastiveRecipe::train(Encoder& encoder, TrainContext& context) {
       value = forward_backward(encoder, ready.columns, loss, s.mini_batch);
     }
     double tokens = static_cast<double>(ready.tokens);
+    double sync_seconds = 0;  // time in the gradient and stats all-reduces (the gathers are in the step)
     if (world > 1) {
+      const auto sync_start = std::chrono::steady_clock::now();
       // Average the gradients (bucketed all-reduce), then one small all-reduce for the global loss and the
       // token count.
       std::vector<at::Tensor> grads;
@@ -338,6 +340,7 @@ void ContrastiveRecipe::train(Encoder& encoder, TrainContext& context) {
       group.all_reduce_sum(stats);
       value = stats[0].item<double>() / world;
       tokens = stats[1].item<double>();
+      sync_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - sync_start).count();
     }
     if (!std::isfinite(value)) {
       throw Error(fmt::format("step {}: the loss is {} (dataset {}); lower lr or check the data", step, value,
@@ -353,11 +356,11 @@ void ContrastiveRecipe::train(Encoder& encoder, TrainContext& context) {
     last_state = ready.state_after;
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (group.is_main()) {
-      context.log_metrics(step,
-                          {{"loss", value}, {"lr", lr}, {"grad_norm", grad_norm},
-                           {"pairs_per_s", static_cast<double>(ready.global_size) / seconds},
-                           {"tokens_per_s", tokens / seconds}, {"step_seconds", seconds}},
-                          {{"dataset", ready.batch.dataset_name}});
+      MetricRow row = {{"loss", value}, {"lr", lr}, {"grad_norm", grad_norm},
+                       {"pairs_per_s", static_cast<double>(ready.global_size) / seconds},
+                       {"tokens_per_s", tokens / seconds}, {"step_seconds", seconds}};
+      if (world > 1) row["sync_seconds"] = sync_seconds;
+      context.log_metrics(step, row, {{"dataset", ready.batch.dataset_name}});
     }
     progress.set_status(fmt::format("loss {:.4f} lr {:.2e}", value, lr));
     progress.add();
