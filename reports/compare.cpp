@@ -359,6 +359,10 @@ RegressionReport check_regressions(const Report& baseline, const Report& current
   if (baseline.training && current.training) {
     const TrainingSummary& b = *baseline.training;
     const TrainingSummary& c = *current.training;
+    if (b.world_size != c.world_size) {
+      out.warnings.push_back(fmt::format("training throughput compared across world sizes: baseline {} rank{}, current {}",
+                                         b.world_size, b.world_size == 1 ? "" : "s", c.world_size));
+    }
     if (b.step_seconds >= tol.min_timed_seconds && c.step_seconds >= tol.min_timed_seconds) {
       const std::pair<const char*, double TrainingSummary::*> rates[] = {{"train pairs/s", &TrainingSummary::pairs_per_s},
                                                                           {"train tokens/s", &TrainingSummary::tokens_per_s}};

@@ -187,8 +187,8 @@ std::string speed_section(const Report& report) {
   const double rate = report.encode_items_per_second();
   facts += fmt::format("<li>model encoding over all tasks: {} items/s</li>\n", rate > 0 ? human_rate(rate) : "- (cached)");
   if (report.training) {
-    facts += fmt::format("<li>training: {} pairs/s, {} tokens/s</li>\n", human_rate(report.training->pairs_per_s),
-                         human_rate(report.training->tokens_per_s));
+    facts += fmt::format("<li>training: {} pairs/s, {} tokens/s{}</li>\n", human_rate(report.training->pairs_per_s),
+                         human_rate(report.training->tokens_per_s), ranks_note(report.training->world_size));
   }
   facts += fmt::format("<li>peak memory (whole process, VmHWM): {}</li>\n", human_bytes(report.peak_rss_bytes));
   return out + "<ul class=\"note\">\n" + facts + "</ul>\n</section>\n";

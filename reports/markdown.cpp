@@ -86,8 +86,8 @@ std::string speed_section(const Report& report) {
   const double encode = report.encode_items_per_second();
   out += fmt::format("- model encoding over all tasks: {} items/s\n", encode > 0 ? human_rate(encode) : "- (cached)");
   if (report.training) {
-    out += fmt::format("- training: {} pairs/s, {} tokens/s\n", human_rate(report.training->pairs_per_s),
-                       human_rate(report.training->tokens_per_s));
+    out += fmt::format("- training: {} pairs/s, {} tokens/s{}\n", human_rate(report.training->pairs_per_s),
+                       human_rate(report.training->tokens_per_s), ranks_note(report.training->world_size));
   }
   if (report.probe.is_object() && report.probe.contains("texts_per_s") && report.probe["texts_per_s"].is_number()) {
     out += fmt::format("- probe: {} texts/s\n", human_rate(report.probe["texts_per_s"].get<double>()));

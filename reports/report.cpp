@@ -289,7 +289,7 @@ ordered_json training_json(const TrainingSummary& t) {
   }
   ordered_json datasets = ordered_json::object();
   for (const auto& [k, v] : t.steps_per_dataset) datasets[k] = v;
-  return {{"steps", t.steps},
+  ordered_json out = {{"steps", t.steps},
           {"last_step", t.last_step},
           {"seconds", number(t.seconds)},
           {"step_seconds", number(t.step_seconds)},
@@ -301,6 +301,8 @@ ordered_json training_json(const TrainingSummary& t) {
           {"final_loss_mean", number(t.final_loss_mean)},
           {"steps_per_dataset", datasets},
           {"curve", curve}};
+  if (t.world_size > 1) out["world_size"] = t.world_size;  // absent: one process
+  return out;
 }
 
 TrainingSummary read_training(const JsonView& v) {
@@ -316,6 +318,7 @@ TrainingSummary read_training(const JsonView& v) {
   t.tokens_per_s = v.num("tokens_per_s");
   t.final_loss = v.num("final_loss", kNaN);
   t.final_loss_mean = v.num("final_loss_mean", kNaN);
+  t.world_size = static_cast<int>(v.integer("world_size", 1));
   if (v.has("steps_per_dataset")) {
     const JsonView d = v.at("steps_per_dataset");
     d.expect_object();
@@ -404,6 +407,7 @@ Report assemble_report(const fs::path& run_dir, const AssembleOptions& options) 
   if (fs::exists(log_file) || trained) {
     TrainingSummary t = fs::exists(log_file) ? summarize_training(read_train_log(log_file)) : TrainingSummary{};
     if (trained && r.at("train").has("seconds")) t.seconds = r.at("train").num("seconds");
+    if (trained && r.at("train").has("world_size")) t.world_size = static_cast<int>(r.at("train").integer("world_size"));
     report.training = std::move(t);
   }
 

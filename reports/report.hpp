@@ -77,6 +77,7 @@ struct TrainingSummary {
   double tokens_per_s = 0;
   double final_loss = 0;            // loss of the last step
   double final_loss_mean = 0;       // mean loss of the last min(10, steps) steps: less noisy
+  int world_size = 1;               // ranks that trained (run.json train.world_size)
   std::map<std::string, std::int64_t> steps_per_dataset;  // which mix component each step came from
   std::int64_t curve_bucket = 1;    // steps per curve point (the curve holds at most kMaxCurvePoints)
   std::vector<CurvePoint> curve;

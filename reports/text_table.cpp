@@ -88,6 +88,10 @@ std::string signed_percent(double fraction, int decimals) {
   return signed_fixed(fraction * 100.0, decimals) + "%";
 }
 
+std::string ranks_note(int world_size) {
+  return world_size > 1 ? fmt::format(" on {} ranks", world_size) : std::string();
+}
+
 std::string human_rate(double value) {
   if (!std::isfinite(value)) return "-";
   const double a = std::fabs(value);

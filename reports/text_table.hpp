@@ -33,6 +33,8 @@ std::string signed_fixed(double value, int decimals = 4);
 std::string signed_percent(double fraction, int decimals = 1);
 // Rates and counts a person reads at a glance: 1234567 -> "1.23M", 5321 -> "5321", 12.5 -> "12.5".
 std::string human_rate(double value);
+// " on 4 ranks" for a distributed run, "" for one process.
+std::string ranks_note(int world_size);
 // Bytes as "512.0 MiB"; "-" when absent.
 std::string human_bytes(const std::optional<std::int64_t>& bytes);
 // Seconds as "0.42 s", "12.3 s", "4 min 05 s", "2 h 03 min".

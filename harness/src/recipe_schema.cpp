@@ -242,6 +242,7 @@ const std::vector<KeySpec>& run_keys() {
       {"dist_backend", ValueType::kString, false, "distributed training backend: \"auto\" (default) or \"gloo\""},
       {"dist_timeout", ValueType::kFloat, false,
        "seconds a rank waits for the others (rendezvous, each collective) before failing (default 300)"},
+      {"dist_bucket_mb", ValueType::kFloat, false, "MiB of gradients per all-reduce bucket (default 4)"},
   };
   return keys;
 }

@@ -127,6 +127,9 @@ fs::path run_recipe(const RunOptions& options) {
     const double timeout = run.get_double("dist_timeout", 300.0);
     if (timeout <= 0) run.fail("dist_timeout", "must be a positive number of seconds");
     dist_options.timeout = std::chrono::milliseconds(static_cast<std::int64_t>(timeout * 1000.0));
+    const double bucket_mb = run.get_double("dist_bucket_mb", 4.0);
+    if (bucket_mb <= 0) run.fail("dist_bucket_mb", "must be a positive number of MiB");
+    dist_options.bucket_bytes = static_cast<std::size_t>(bucket_mb * 1024.0 * 1024.0);
     log::info("rank {} of {}: joining through {}:{}", dist.rank, dist.world_size, dist.master_addr, dist.master_port);
     group = init_process_group(dist, dist_options);
   }

@@ -282,6 +282,12 @@ TEST(Regress, ThroughputDropBeyondTheThresholdIsCaught) {
   ASSERT_TRUE(finding(training, "train tokens/s"));
   EXPECT_TRUE(finding(training, "train tokens/s")->regressed);
 
+  // Rates of runs on different numbers of ranks are still gated, with a warning that says so.
+  Report on_two = test::constructed_report("current", items, 4.0);
+  on_two.training->world_size = 2;
+  EXPECT_THAT(render_regressions(check_regressions(base, on_two, {}), "b", "c"),
+              HasSubstr("training throughput compared across world sizes: baseline 1 rank, current 2"));
+
   // Timings under half a second are noise, not a signal.
   const RegressionReport quick = check_regressions(test::constructed_report("baseline", items, 0.1),
                                                    test::constructed_report("current", items, 0.3), {});

@@ -222,7 +222,7 @@ TEST(RecipeSchema, HarnessKeysAreDeclared) {
     return out;
   };
   EXPECT_EQ(names(sentbench::run_keys()),
-            (Lines{"name", "output_dir", "seed", "threads", "plugin_dirs", "deterministic", "dist_backend", "dist_timeout"}));
+            (Lines{"name", "output_dir", "seed", "threads", "plugin_dirs", "deterministic", "dist_backend", "dist_timeout", "dist_bucket_mb"}));
   EXPECT_EQ(names(sentbench::encoder_keys()), (Lines{"plugin"}));
   EXPECT_EQ(names(sentbench::train_keys()), (Lines{"plugin"}));
   EXPECT_EQ(names(sentbench::eval_keys()), (Lines{"type", "name", "baselines", "optional"}));

@@ -151,6 +151,15 @@ TEST(ReportJson, RoundTripsThroughTheSchema) {
   EXPECT_EQ(j["training"]["curve"]["step"].size(), 30u);
 }
 
+TEST(ReportJson, DistributedWorldSizeRoundTripsAndShowsInMarkdown) {
+  Report r = test::fixture_report();
+  EXPECT_EQ(nlohmann::json::parse(report_to_json(r)).at("training").count("world_size"), 0u) << "absent for one process";
+  r.training->world_size = 4;
+  const Report back = parse_report(report_to_json(r), "report.json");
+  EXPECT_EQ(back.training->world_size, 4);
+  EXPECT_THAT(render_markdown(back), HasSubstr("tokens/s on 4 ranks"));
+}
+
 TEST(ReportJson, RejectsOtherSchemasWithAHint) {
   EXPECT_THAT(expect_config_error([] { parse_report(R"({"schema": "sentbench.results/1", "tasks": []})", "x/results.json"); }),
               AllOf(HasSubstr("x/results.json"), HasSubstr("pass the run folder or its report.json")));
