@@ -138,6 +138,27 @@ TEST(DistributedCli, ResumeRefusesAnotherWorldSizeUnlessAllowed) {
   EXPECT_EQ(l.size(), 5u);
 }
 
+// Resume at the same world size replays exactly: drop the last checkpoint of a 2-rank run and resume it
+// on 2 ranks; the re-run step has the same loss and ends at the same parameters.
+TEST(DistributedCli, ResumeOnTheSameRanksReplaysTheLostSteps) {
+  TempDir tmp;
+  const fs::path recipe = write_recipe(tmp, "checkpoint_every = 2\n");
+  const std::string args = recipe.string() + " --set train.keep_checkpoints=3 -o " + (tmp / "run").string();
+  const auto straight = run_cli("-q train --nproc 2 " + args);
+  ASSERT_EQ(straight.exit_code, 0) << straight.output;
+  const auto before = losses(tmp / "run");
+  ASSERT_EQ(before.size(), 5u);
+  fs::copy_file(final_params(tmp / "run", 5), tmp / "params-5.safetensors");
+  fs::remove_all(final_params(tmp / "run", 5).parent_path());  // as if the run died during step 5
+  const auto resumed = run_cli("train --nproc 2 --resume " + args);
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  EXPECT_TRUE(has_substr(resumed.output, "(step 4)"));
+  const auto after = losses(tmp / "run");
+  ASSERT_EQ(after.size(), 5u);
+  for (const auto& [step, loss] : before) EXPECT_NEAR(after.at(step), loss, 1e-6) << "step " << step;
+  EXPECT_LE(max_param_diff(tmp / "params-5.safetensors", final_params(tmp / "run", 5)), 1e-6);
+}
+
 // --- failures: two ranks started the torchrun way (environment variables), one of them then killed ----
 
 int free_port() {
