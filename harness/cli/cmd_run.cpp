@@ -43,7 +43,7 @@ void add_one(CLI::App& app, Action& action, const char* name, const char* help, 
                                        "recipe's [[eval]] tasks")->check(CLI::ExistingDirectory);
   }
   cmd->callback([&action, options, output, model, nproc] {
-    if (*nproc > 1) {
+    if (*nproc > 1 && !options->dry_run) {  // a dry run estimates one process's steps: no ranks to start
       action = [nproc] { return launch_local_ranks(*nproc, command_line_without("--nproc")); };
       return;
     }

@@ -141,7 +141,8 @@ fs::path run_recipe(const RunOptions& options) {
   const int threads = apply_threads(static_cast<int>(run.get_int("threads", 0)));
   const auto seed = static_cast<std::uint64_t>(run.get_int("seed", 42));
   torch::manual_seed(seed);
-  log::info("run {} → {} ({} threads, seed {})", recipe.origin().string(), dir.string(), threads, seed);
+  log::info("run {} → {} ({} thread{}, seed {})", recipe.origin().string(), dir.string(), threads,
+            threads == 1 ? "" : "s", seed);
 
   const Config encoder_section = recipe.table("encoder");
   std::shared_ptr<Encoder> encoder = loaded.host->create_encoder(encoder_section.get_string("plugin"), encoder_section);
