@@ -81,6 +81,7 @@ class GlooGroup final : public ProcessGroup {
   c10::intrusive_ptr<c10d::TCPStore> side_store_;  // heartbeats and failure reports, off the main connection
   c10::intrusive_ptr<c10d::ProcessGroupGloo> pg_;
   std::atomic<std::int64_t> step_{0};
+  std::atomic<std::int64_t> collectives_{0};  // collectives this rank has entered, published with the heartbeat
   std::mutex hb_mutex_;
   std::condition_variable hb_cv_;
   bool hb_stop_ = false;
@@ -173,7 +174,8 @@ void GlooGroup::heartbeat_loop() {
   while (!hb_stop_) {
     lock.unlock();
     try {
-      side_store_->set(key("heartbeat", env_.rank), bytes(fmt::format("{} {}", ++beat, step_.load())));
+      side_store_->set(key("heartbeat", env_.rank),
+                       bytes(fmt::format("{} {} {}", ++beat, step_.load(), collectives_.load())));
     } catch (const std::exception&) {
       return;  // the store is gone (rank 0 ended); collectives will say so if it matters
     }
@@ -202,14 +204,16 @@ std::string GlooGroup::diagnose() {
         }
       }
     };
+    struct Beat {
+      std::int64_t beat = -1, step = -1, collectives = -1;
+    };
     auto beats = [&] {
-      std::vector<std::pair<std::int64_t, std::int64_t>> out(static_cast<std::size_t>(env_.world_size), {-1, -1});
+      std::vector<Beat> out(static_cast<std::size_t>(env_.world_size));
       for (int r = 0; r < env_.world_size; ++r) {
         if (!store->check({key("heartbeat", r)})) continue;
         const std::string v = text(store->get(key("heartbeat", r)));
-        std::int64_t beat = -1, step = -1;
-        std::sscanf(v.c_str(), "%ld %ld", &beat, &step);
-        out[static_cast<std::size_t>(r)] = {beat, step};
+        Beat& b = out[static_cast<std::size_t>(r)];
+        std::sscanf(v.c_str(), "%ld %ld %ld", &b.beat, &b.step, &b.collectives);
       }
       return out;
     };
@@ -223,18 +227,22 @@ std::string GlooGroup::diagnose() {
       for (int r = 0; blame.empty() && r < env_.world_size; ++r) {
         if (r == env_.rank) continue;
         const auto i = static_cast<std::size_t>(r);
-        if (after[i].first == before[i].first) {
+        if (after[i].beat == before[i].beat) {
           blame.push_back(fmt::format("rank {} stopped responding (no heartbeat for {}; last seen at step {}): its "
                                       "process died or is frozen",
                                       r, seconds(std::chrono::duration_cast<std::chrono::milliseconds>(pause)),
-                                      after[i].second));
+                                      after[i].step));
         }
       }
+      // Alive but behind: it has not entered this collective (busy or stuck in its own work).
+      const std::int64_t mine = collectives_.load();
       for (int r = 0; blame.empty() && r < env_.world_size; ++r) {
         const auto i = static_cast<std::size_t>(r);
-        if (r != env_.rank && after[i].second >= 0 && after[i].second < step_.load()) {
-          blame.push_back(fmt::format("rank {} is still at step {} (alive, but busy or stuck outside the collective)",
-                                      r, after[i].second));
+        if (r != env_.rank && after[i].collectives >= 0 && after[i].collectives < mine) {
+          blame.push_back(fmt::format("rank {} is still at step {}, {} collective{} behind this one (alive, but busy "
+                                      "or stuck outside the collective)",
+                                      r, after[i].step, mine - after[i].collectives,
+                                      mine - after[i].collectives == 1 ? "" : "s"));
         }
       }
     }
@@ -252,6 +260,7 @@ std::string GlooGroup::diagnose() {
 }
 
 void GlooGroup::wait(const std::string& what, const std::vector<c10::intrusive_ptr<c10d::Work>>& work) {
+  collectives_.fetch_add(1);
   try {
     for (const auto& w : work) w->wait();
   } catch (const std::exception& e) {

@@ -294,5 +294,19 @@ TEST(ProcessGroup, AHungRankFailsTheOthersWithinTheTimeoutNamingIt) {
   EXPECT_LT(waited, std::chrono::seconds(6));  // the 2 s timeout plus the diagnosis, not the 6 s hang
 }
 
+// A rank that never reaches a collective at the same step (stuck before it, e.g. reading data) is named by
+// the collectives it has entered.
+TEST(ProcessGroup, ARankStuckBeforeTheFirstCollectiveIsNamed) {
+  const auto errors = run_ranks(2, quick(1.5), [&](int rank, ProcessGroup& g) {
+    if (rank == 1) {
+      std::this_thread::sleep_for(std::chrono::seconds(4));
+      return;
+    }
+    at::Tensor t = torch::ones({4});
+    g.all_reduce_sum(t);
+  });
+  EXPECT_TRUE(has_substr(errors[0], "rank 1 is still at step 0, 1 collective behind this one")) << errors[0];
+}
+
 }  // namespace
 }  // namespace sentbench
