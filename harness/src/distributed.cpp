@@ -90,18 +90,19 @@ class GlooGroup final : public ProcessGroup {
 
 
 GlooGroup::GlooGroup(const DistEnv& env, const DistOptions& options) : env_(env), options_(options) {
+  if (options_.join_timeout.count() <= 0) options_.join_timeout = options_.timeout;
   c10d::TCPStoreOptions so;
   so.port = static_cast<std::uint16_t>(env.master_port);
   so.isServer = env.rank == 0 && !env.agent_store;
   so.numWorkers = static_cast<std::size_t>(env.world_size);
   so.waitWorkers = false;
-  so.timeout = options.timeout;
+  so.timeout = options_.join_timeout;
   try {
     store_ = c10::make_intrusive<c10d::TCPStore>(env.master_addr, so);
   } catch (const std::exception& e) {
     throw DistributedError(fmt::format(
         "rank {}: could not {} the rendezvous store at {}:{} within {}: {}\n  {}", env.rank,
-        so.isServer ? "open" : "reach", env.master_addr, env.master_port, seconds(options.timeout), e.what(),
+        so.isServer ? "open" : "reach", env.master_addr, env.master_port, seconds(options_.join_timeout), e.what(),
         so.isServer ? "is MASTER_PORT free on this machine? Pick another port, or let `sentbench train --nproc N` choose one"
                       : "is rank 0 running, and do all ranks use the same MASTER_ADDR and MASTER_PORT?"));
   }
@@ -150,7 +151,7 @@ c10::intrusive_ptr<c10d::TCPStore> GlooGroup::client(std::chrono::milliseconds t
 }
 
 void GlooGroup::await_all_joined() {
-  const auto deadline = std::chrono::steady_clock::now() + options_.timeout;
+  const auto deadline = std::chrono::steady_clock::now() + options_.join_timeout;
   while (true) {
     std::vector<int> missing;
     for (int r = 0; r < env_.world_size; ++r) {
@@ -161,7 +162,7 @@ void GlooGroup::await_all_joined() {
       throw DistributedError(fmt::format(
           "rank {}: rank{} {} did not join within {} (WORLD_SIZE={}, rendezvous at {}:{}); start every rank with "
           "the same MASTER_ADDR, MASTER_PORT and WORLD_SIZE, or raise [run].dist_timeout",
-          env_.rank, missing.size() == 1 ? "" : "s", fmt::join(missing, ", "), seconds(options_.timeout),
+          env_.rank, missing.size() == 1 ? "" : "s", fmt::join(missing, ", "), seconds(options_.join_timeout),
           env_.world_size, env_.master_addr, env_.master_port));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));

@@ -36,9 +36,12 @@ int free_port() {
   return ntohs(addr.sin_port);
 }
 
+// Collectives time out after timeout_s; joining may take up to a minute (threads start in any order, and
+// a client that came before the server retries its connection after a pause).
 DistOptions quick(double timeout_s = 20.0) {
   DistOptions o;
   o.timeout = std::chrono::milliseconds(static_cast<std::int64_t>(timeout_s * 1000));
+  o.join_timeout = std::chrono::milliseconds(60'000);
   o.heartbeat = std::chrono::milliseconds(200);
   return o;
 }
@@ -251,7 +254,9 @@ TEST(ProcessGroup, MissingRankFailsTheRendezvousNamingIt) {
   env.world_size = 3;
   env.master_port = free_port();
   const auto start = std::chrono::steady_clock::now();
-  const std::string message = test::error_of<DistributedError>([&] { init_process_group(env, quick(1.0)); });
+  DistOptions options = quick();
+  options.join_timeout = std::chrono::milliseconds(1000);
+  const std::string message = test::error_of<DistributedError>([&] { init_process_group(env, options); });
   EXPECT_TRUE(has_substr(message, "ranks 1, 2 did not join within 1 s"));
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
 }

@@ -43,7 +43,8 @@ struct SENTBENCH_API DistEnv {
 
 struct DistOptions {
   std::string backend = "auto";                  // "gloo", or "auto" (Gloo: this LibTorch has no CUDA)
-  std::chrono::milliseconds timeout{300'000};     // a collective, or the rendezvous, waits at most this long
+  std::chrono::milliseconds timeout{300'000};     // a collective waits at most this long
+  std::chrono::milliseconds join_timeout{0};       // the rendezvous waits at most this long (0: `timeout`)
   // Gradient all-reduce bucket. BM_GradientAllReduce (64 MiB of gradients, 2 ranks, loopback, this 2-core
   // machine): 4 MiB buckets 83–167 ms, 25 MiB (PyTorch DDP's default) 149–194 ms, one 64 MiB bucket
   // 258–267 ms — smaller buckets keep Gloo's two worker threads busy and the copies in cache.
