@@ -1,8 +1,6 @@
 // `--nproc N`: starts N local ranks of this same command (what torchrun --nproc-per-node does), with the
 // environment torchrun would give them, and supervises them: Ctrl-C / SIGTERM are passed on, and when one
 // rank fails the others get a grace period to fail with their own message before they are stopped.
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -17,6 +15,7 @@
 #include <fmt/format.h>
 
 #include "commands.hpp"
+#include "sentbench/distributed.hpp"
 #include "sentbench/errors.hpp"
 #include "sentbench/log.hpp"
 
@@ -36,24 +35,6 @@ extern "C" void forward_signal(int sig) {
   for (pid_t pid : g_children) {
     if (pid > 0) ::kill(pid, sig);
   }
-}
-
-// A TCP port the kernel says is free now (the rendezvous store binds it a moment later).
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) throw Error(fmt::format("--nproc: cannot create a socket: {}", std::strerror(errno)));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof addr;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    ::close(fd);
-    throw Error(fmt::format("--nproc: cannot find a free port on 127.0.0.1: {}", std::strerror(errno)));
-  }
-  ::close(fd);
-  return ntohs(addr.sin_port);
 }
 
 std::string describe(int status) {
@@ -86,7 +67,7 @@ int launch_local_ranks(int nproc, const std::vector<std::string>& args) {
     throw UsageError("--nproc starts the ranks itself, but WORLD_SIZE is already set (torchrun or Slurm started "
                      "this process): drop --nproc, or unset RANK/WORLD_SIZE");
   }
-  const int port = free_port();
+  const int port = free_local_port();
   const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
   const unsigned per_rank = std::max(1u, cores / static_cast<unsigned>(nproc));
   log::info("starting {} local ranks (rendezvous 127.0.0.1:{}, {} BLAS thread{} each)", nproc, port, per_rank,

@@ -2,7 +2,13 @@
 // and per-rank heartbeats in the store so a failed collective can name the rank that died or hung.
 #include "sentbench/distributed.hpp"
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <condition_variable>
 #include <cstdlib>
 #include <mutex>
@@ -414,6 +420,23 @@ DistEnv DistEnv::from_environment() {
     throw ConfigError(fmt::format("MASTER_PORT={} is not a TCP port (1..65535)", env.master_port));
   }
   return env;
+}
+
+int free_local_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) throw Error(fmt::format("cannot create a socket: {}", std::strerror(errno)));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  socklen_t len = sizeof addr;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    ::close(fd);
+    throw Error(fmt::format("cannot find a free port on 127.0.0.1: {}", std::strerror(errno)));
+  }
+  ::close(fd);
+  return ntohs(addr.sin_port);
 }
 
 std::shared_ptr<ProcessGroup> single_process_group() { return std::make_shared<SingleGroup>(); }

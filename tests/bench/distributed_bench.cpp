@@ -2,9 +2,6 @@
 // rank): 64 MiB of float32 gradients in 64 tensors, averaged per tensor (bucket 0) or packed into buckets
 // of 1, 4, 25 (the default) or 64 MiB. Bytes/s is the gradient volume averaged per second, side by side.
 #include <benchmark/benchmark.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 #include <torch/torch.h>
 
 #include <map>
@@ -14,25 +11,13 @@
 
 namespace {
 
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
 // One port per benchmark argument, shared by the two threads that form its ranks.
 int port_for(std::int64_t arg) {
   static std::mutex mutex;
   static std::map<std::int64_t, int> ports;
   std::lock_guard<std::mutex> lock(mutex);
   auto it = ports.find(arg);
-  if (it == ports.end()) it = ports.emplace(arg, free_port()).first;
+  if (it == ports.end()) it = ports.emplace(arg, sentbench::free_local_port()).first;
   return it->second;
 }
 

@@ -2,9 +2,7 @@
 // 2 ranks end K steps with the losses and parameters of 1 rank on the same global batch (plain and
 // GradCache steps), rank 0 alone writes, resume refuses another world size unless allowed, and a rank
 // that is killed or frozen makes the other fail within the timeout, naming it.
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -18,6 +16,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "sentbench/distributed.hpp"
 #include "sentbench/io.hpp"
 #include "test_util.hpp"
 
@@ -161,18 +160,6 @@ TEST(DistributedCli, ResumeOnTheSameRanksReplaysTheLostSteps) {
 
 // --- failures: two ranks started the torchrun way (environment variables), one of them then killed ----
 
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
 // Starts `sentbench args...` as rank `rank` of `world`, output to `log`.
 pid_t start_rank(int rank, int world, int port, const std::vector<std::string>& args, const fs::path& log) {
   const pid_t pid = ::fork();
@@ -226,7 +213,7 @@ struct FaultResult {
 FaultResult fault_rank_1(int fault_signal, double timeout_s) {
   TempDir tmp;
   const fs::path recipe = write_recipe(tmp, "", "dist_timeout = " + std::to_string(timeout_s) + "\n");
-  const int port = free_port();
+  const int port = free_local_port();
   const std::vector<std::string> args = {"train", recipe.string(), "--set", "train.steps=100000", "-o",
                                          (tmp / "run").string()};
   const pid_t r0 = start_rank(0, 2, port, args, tmp / "rank0.log");

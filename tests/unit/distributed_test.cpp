@@ -1,9 +1,6 @@
 // The c10d process group with real Gloo ranks over loopback, run as threads of this test: the environment
 // contract (torchrun / Slurm variables), bucketed all-reduce, broadcast, the gradient-correct all-gather
 // (the distributed MNRL loss gives the one-process gradients), and failures that name the rank at fault.
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -24,18 +21,6 @@ namespace {
 
 using sentbench::test::has_substr;
 
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
 // Collectives time out after timeout_s; joining may take up to a minute (threads start in any order, and
 // a client that came before the server retries its connection after a pause).
 DistOptions quick(double timeout_s = 20.0) {
@@ -49,7 +34,7 @@ DistOptions quick(double timeout_s = 20.0) {
 // Runs fn(rank, group) on `world` threads, each holding its own Gloo rank; returns each rank's error text.
 std::vector<std::string> run_ranks(int world, const DistOptions& options,
                                    const std::function<void(int, ProcessGroup&)>& fn,
-                                   const std::function<void(DistEnv&)>& adjust = {}, int port = free_port()) {
+                                   const std::function<void(DistEnv&)>& adjust = {}, int port = free_local_port()) {
   std::vector<std::string> errors(static_cast<std::size_t>(world));
   std::vector<std::thread> threads;
   for (int r = 0; r < world; ++r) {
@@ -252,7 +237,7 @@ TEST(ProcessGroup, MissingRankFailsTheRendezvousNamingIt) {
   DistEnv env;
   env.rank = 0;
   env.world_size = 3;
-  env.master_port = free_port();
+  env.master_port = free_local_port();
   const auto start = std::chrono::steady_clock::now();
   DistOptions options = quick();
   options.join_timeout = std::chrono::milliseconds(1000);

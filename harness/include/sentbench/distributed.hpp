@@ -79,6 +79,9 @@ class SENTBENCH_API ProcessGroup {
   virtual void report_failure(const std::string& what) = 0;
 };
 
+// A TCP port on 127.0.0.1 that the kernel says is free now (for a local rendezvous: --nproc, tests).
+SENTBENCH_API int free_local_port();
+
 // A group of one (rank 0 of 1): collectives return at once.
 SENTBENCH_API std::shared_ptr<ProcessGroup> single_process_group();
 
