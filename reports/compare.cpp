@@ -297,8 +297,9 @@ RegressionReport check_regressions(const Report& baseline, const Report& current
     const TaskReport* cur = current.find_task(base.name);
     RegressionFinding score{base.name, base.main_metric, base.model.main_score, kNaN, kNaN, false, false, ""};
     if (!cur || !cur->skipped.empty()) {
-      score.regressed = true;
+      score.regressed = !(cur && tol.allow_skipped);
       score.reason = cur ? "skipped in the current run: " + cur->skipped : "missing from the current run";
+      if (!score.regressed) score.reason += " (not compared: --allow-skipped)";
       out.findings.push_back(std::move(score));
       continue;
     }

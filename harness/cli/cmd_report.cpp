@@ -134,6 +134,9 @@ void add_regress(CLI::App& app, Action& action) {
       ->capture_default_str();
   cmd->add_option("--resamples", args->flags.resamples, "bootstrap resamples")->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--seed", args->flags.seed, "bootstrap seed")->capture_default_str();
+  cmd->add_flag("--allow-skipped", args->flags.allow_skipped,
+                "a task the current run skipped (optional, data absent) is listed but not a regression; a task "
+                "missing altogether still is");
   cmd->callback([&action, args, max_drop, min_drop, alpha, no_sig, throughput] {
     action = [args, max_drop, min_drop, alpha, no_sig, throughput] {
       const Report baseline = load_report(args->baseline);
@@ -142,6 +145,7 @@ void add_regress(CLI::App& app, Action& action) {
       tol.resamples = args->flags.resamples;
       tol.seed = args->flags.seed;
       tol.min_timed_seconds = args->flags.min_timed_seconds;
+      tol.allow_skipped = args->flags.allow_skipped;
       if (max_drop->count()) tol.main_score = args->flags.main_score, tol.origin["main_score"] = "flag";
       if (min_drop->count()) tol.min_drop = args->flags.min_drop, tol.origin["min_drop"] = "flag";
       if (alpha->count()) tol.alpha = args->flags.alpha, tol.origin["alpha"] = "flag";

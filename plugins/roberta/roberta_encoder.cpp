@@ -5,7 +5,6 @@
 #include <nlohmann/json.hpp>
 
 #include "hf_folder.hpp"
-#include "sentbench/autocast.hpp"
 #include "sentbench/errors.hpp"
 #include "sentbench/io.hpp"
 
@@ -120,12 +119,9 @@ std::pair<torch::Tensor, torch::Tensor> RobertaEncoder::pad(const TokenBatch& ba
 }
 
 at::Tensor RobertaEncoder::forward(const TokenBatch& batch) {
-  auto [ids, mask] = pad(batch);
-  torch::Tensor pooled;
-  {
-    CpuAutocast autocast(bf16_);
-    pooled = pool(model_->forward(ids, mask), mask, pooling_).to(torch::kFloat32);
-  }
+  // Packed: no padding anywhere but inside the training path's attention.
+  const PackedBatch packed = PackedBatch::from_rows(batch.ids, model_->config.pad_token_id);
+  torch::Tensor pooled = pool(model_->forward(packed, bf16_), packed, pooling_).to(torch::kFloat32);
   if (normalize_) {
     pooled = torch::nn::functional::normalize(pooled, torch::nn::functional::NormalizeFuncOptions().dim(1));
   }

@@ -2,7 +2,10 @@
 // against ("fraction of measured peak"). Compares fp32 and bf16, and LibTorch's thread count, side by
 // side in one run — ratios, not absolute seconds, are what to read on a shared machine.
 #include <benchmark/benchmark.h>
+#include <dlfcn.h>
 #include <torch/torch.h>
+
+#include <ATen/Parallel.h>
 
 namespace {
 
@@ -37,5 +40,46 @@ void LinearArgs(benchmark::internal::Benchmark* b) {
 }
 
 BENCHMARK(BM_Linear)->Apply(LinearArgs)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+void set_blas_threads(int n) {
+  using Fn = void (*)(int);
+  if (auto f = reinterpret_cast<Fn>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) f(n);
+}
+
+// fp32 Linear with all parallelism in LibTorch's pool: rows split across its threads, each slice one
+// single-threaded OpenBLAS GEMM. strategy 0: LibTorch 1 thread + OpenBLAS 2 (the eager default);
+// 1: rows split over 2 LibTorch threads, OpenBLAS 1; 2: both at 2 (oversubscribed, for reference).
+void BM_LinearStrategy(benchmark::State& state) {
+  const int64_t tokens = state.range(0), hidden = state.range(1), out = state.range(2);
+  const int strategy = static_cast<int>(state.range(3));
+  at::set_num_threads(strategy == 0 ? 1 : 2);
+  set_blas_threads(strategy == 1 ? 1 : 2);
+  torch::NoGradGuard no_grad;
+  auto x = torch::randn({tokens, hidden});
+  auto w = torch::randn({out, hidden});
+  auto b = torch::randn({out});
+  for (auto _ : state) {
+    torch::Tensor y;
+    if (strategy == 1) {
+      y = torch::empty({tokens, out});
+      at::parallel_for(0, tokens, 64, [&](int64_t r0, int64_t r1) {
+        auto ys = y.narrow(0, r0, r1 - r0);
+        at::addmm_out(ys, b, x.narrow(0, r0, r1 - r0), w.t());
+      });
+    } else {
+      y = torch::addmm(b, x, w.t());
+    }
+    benchmark::DoNotOptimize(y.data_ptr());
+  }
+  set_blas_threads(2);
+  const double flops = 2.0 * tokens * hidden * out;
+  state.counters["GFLOP/s"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  static const char* kNames[] = {"torch1+blas2", "split: torch2+blas1", "torch2+blas2"};
+  state.SetLabel(kNames[strategy]);
+}
+BENCHMARK(BM_LinearStrategy)
+    ->ArgsProduct({{512, 2048}, {384}, {1152, 1536}, {0, 1, 2}})
+    ->ArgsProduct({{512, 2048}, {768}, {2304, 3072}, {0, 1, 2}})
+    ->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace

@@ -2,6 +2,9 @@
 # A shortened quickstart (same recipe, 40 steps) checked with `sentbench regress` against the committed
 # shortened baseline: proves the main job runs end to end and its quality has not slipped. Throughput is
 # only gated against collapse (machines differ); scores are deterministic for a seed and thread count.
+# The STS-B task is optional (its data lives outside the project): on a clone without it the task is
+# skipped and --allow-skipped lists it without failing, so the suite passes wherever the README's set-up
+# was followed.
 # Usage: quickstart_short.sh SENTBENCH SOURCE_DIR WORK_DIR
 set -euo pipefail
 sentbench=$1 source=$2 work=$3
@@ -10,4 +13,4 @@ rm -rf "$work" && mkdir -p "$work"
   --set train.steps=40 --set train.warmup_steps=5 --set train.checkpoint_every=0 \
   --set 'eval[1].subsets=2'
 "$sentbench" regress --baseline "$source/reports/baselines/quickstart-short.json" --current "$work/run" \
-  --throughput-drop 0.9 --max-drop 0.02 --no-significance
+  --throughput-drop 0.9 --max-drop 0.02 --no-significance --allow-skipped

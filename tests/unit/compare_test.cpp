@@ -305,6 +305,22 @@ TEST(Regress, AMissingOrSkippedTaskRegresses) {
   EXPECT_THAT(render_regressions(r, "b", "c"), AllOf(HasSubstr("missing from the current run"), HasSubstr("renamed: new task")));
 }
 
+TEST(Regress, ASkippedOptionalTaskFailsUnlessAllowed) {
+  const auto items = test::query_scores(50, 35);
+  const Report base = test::constructed_report("baseline", items);
+  Report cur = test::constructed_report("current", items);
+  cur.tasks[0].skipped = "optional: data/stsb/sts-test.csv not found";
+  EXPECT_TRUE(check_regressions(base, cur, {}).regressed());  // the nightly gate: data that vanished fails
+  Tolerances allow;
+  allow.allow_skipped = true;
+  const RegressionReport r = check_regressions(base, cur, allow);
+  EXPECT_FALSE(r.regressed());
+  EXPECT_THAT(render_regressions(r, "b", "c"), HasSubstr("not compared: --allow-skipped"));
+  Report gone = test::constructed_report("current", items);
+  gone.tasks[0].name = "renamed";  // missing altogether: still a regression
+  EXPECT_TRUE(check_regressions(base, gone, allow).regressed());
+}
+
 TEST(Regress, TolerancesComeFromTheRecipe) {
   const nlohmann::json recipe = {{"report", {{"tolerance", {{"main_score", 0.05}, {"throughput", 0.5}, {"significance", false}}}}}};
   const Tolerances t = tolerances_from_recipe(recipe, {});

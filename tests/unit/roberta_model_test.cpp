@@ -158,6 +158,66 @@ TEST(RobertaModel, RandomInitFromShape) {
   EXPECT_EQ(ids.back(), encoder.tokenizer().eos_id());
 }
 
+// A small random-init model on the shipped Debian tokenizer: no shared data needed.
+RobertaEncoder small_encoder(const std::string& extra = "") {
+  return RobertaEncoder(encoder_config("[encoder]\nplugin='roberta'\ntokenizer='" SENTBENCH_SOURCE_DIR
+                                       "/datasets/data/debian/tokenizer'\nmax_seq_length=128\n" + extra +
+                                       "[encoder.init]\nhidden=64\nlayers=2\nheads=4\nseed=3\n"));
+}
+
+const std::vector<std::string> kMixedTexts = {
+    "a", "library for parsing command-line options with subcommands and help",
+    "tiny", "", "the quick brown fox jumps over the lazy dog near the river bank at dawn, twice, slowly",
+    "GNU C compiler", "x y z"};
+
+TEST(RobertaModel, InferencePathMatchesAutogradPathAndPaddedGrid) {
+  RobertaEncoder encoder = small_encoder();
+  encoder.train(false);
+  const TokenBatch batch = encoder.tokenize(kMixedTexts);
+  const PackedBatch packed = PackedBatch::from_rows(batch.ids, encoder.model()->config.pad_token_id);
+  torch::Tensor fast, reference;
+  {
+    torch::NoGradGuard no_grad;  // eval + no grad: fused weights, packed attention kernel
+    fast = encoder.model()->forward(packed);
+  }
+  reference = encoder.model()->forward(packed).detach();  // grad on: LibTorch ops, padded attention
+  ASSERT_EQ(fast.sizes(), reference.sizes());
+  EXPECT_LE((fast - reference).abs().max().item<double>(), 1e-5);
+  // The packed rows equal HF's padded computation at the real tokens.
+  auto [ids, mask] = encoder.pad(batch);
+  const torch::Tensor grid = encoder.model()->forward(ids, mask).detach();
+  for (std::int64_t b = 0; b < packed.batch; ++b) {
+    const auto n = packed.lengths[static_cast<std::size_t>(b)], o = packed.offsets[static_cast<std::size_t>(b)];
+    EXPECT_LE((grid[b].slice(0, 0, n) - fast.slice(0, o, o + n)).abs().max().item<double>(), 1e-5) << "row " << b;
+  }
+  EXPECT_LE((pool(fast, packed, "mean") - pool(grid, mask, "mean")).abs().max().item<double>(), 1e-5);
+  EXPECT_LE((pool(fast, packed, "cls") - pool(grid, mask, "cls")).abs().max().item<double>(), 1e-5);
+  EXPECT_LE((pool(fast, packed, "max") - pool(grid, mask, "max")).abs().max().item<double>(), 1e-5);
+}
+
+TEST(RobertaModel, InferenceWeightsFollowParameterUpdates) {
+  RobertaEncoder encoder = small_encoder();
+  const std::vector<std::string> texts = {"compiler", "a library for images"};
+  const torch::Tensor before = encoder.encode(texts, {});
+  {
+    torch::NoGradGuard no_grad;  // as an optimizer step does: in place
+    encoder.model()->encoder->layer[0]->as<LayerImpl>()->attention->self->value->weight.mul_(2.0);
+  }
+  const torch::Tensor after = encoder.encode(texts, {});
+  EXPECT_GT((after - before).abs().max().item<double>(), 1e-4) << "the cached fused weights went stale";
+  encoder.train(false);
+  const torch::Tensor reference = encoder.forward(encoder.tokenize(texts)).detach();
+  EXPECT_LE((after - reference).abs().max().item<double>(), 1e-5);
+}
+
+TEST(RobertaModel, Bf16InferenceStaysCloseToFp32) {
+  RobertaEncoder fp32 = small_encoder();
+  RobertaEncoder bf16 = small_encoder("dtype='bfloat16'\n");
+  const torch::Tensor a = fp32.encode(kMixedTexts, {}), b = bf16.encode(kMixedTexts, {});
+  const torch::Tensor cosine = torch::cosine_similarity(a, b, 1);
+  EXPECT_GE(cosine.min().item<double>(), 0.999) << cosine;
+}
+
 TEST(RobertaModel, RefusesPickledCheckpointWithHowToConvert) {
   TempDir tmp;
   std::ofstream(tmp / "config.json") << R"({"model_type":"roberta","hidden_size":32,"num_attention_heads":4})";
