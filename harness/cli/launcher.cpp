@@ -91,6 +91,7 @@ int launch_local_ranks(int nproc, const std::vector<std::string>& args) {
       // Split the cores between the ranks; without this every rank's OpenBLAS would use all of them.
       ::setenv("OPENBLAS_NUM_THREADS", std::to_string(per_rank).c_str(), 0);
       ::setenv("OMP_NUM_THREADS", std::to_string(per_rank).c_str(), 0);
+      ::setenv("SENTBENCH_CORES", std::to_string(per_rank).c_str(), 0);
       std::vector<char*> argv;
       for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
       argv.push_back(nullptr);

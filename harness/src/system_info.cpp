@@ -10,6 +10,7 @@
 #include <ATen/Parallel.h>
 #include <torch/version.h>
 
+#include "sentbench/threads.hpp"
 #include "sentbench/version.hpp"
 
 #ifndef SENTBENCH_GIT_COMMIT
@@ -32,7 +33,7 @@ SystemInfo system_info() {
     }
   }
   info.torch_version = TORCH_VERSION;
-  info.torch_threads = at::get_num_threads();
+  info.torch_threads = cores_to_use();  // cores the run uses; each kind of work splits them (threads.hpp)
   std::error_code ec;
   const auto blas = std::filesystem::canonical("/usr/lib/x86_64-linux-gnu/libblas.so.3", ec);
   info.blas = ec ? "unknown" : blas.string();
@@ -43,12 +44,13 @@ SystemInfo system_info() {
 }
 
 int apply_threads(int threads) {
-  // Default: one LibTorch intra-op thread. Matmuls still use every core through OpenBLAS's own threads;
-  // running both pools at full width oversubscribes the cores (measured here, BM_RobertaEncode fp32:
-  // 1.00k tokens/s at 1 LibTorch thread vs 0.79k at 2; BM_Linear 78-92 vs 41-56 GFLOP/s).
-  if (threads <= 0) threads = 1;
-  at::set_num_threads(threads);
-  return at::get_num_threads();
+  // [run].threads is how many cores to use (0: all). Each kind of work then sets LibTorch's and
+  // OpenBLAS's pools itself (ComputeThreads in sentbench/threads.hpp: the encoder, the training
+  // loop); outside those scopes one LibTorch thread, with OpenBLAS threading the matmuls of search
+  // and k-means, as both pools at full width oversubscribe the cores.
+  set_thread_setting(threads);
+  at::set_num_threads(1);
+  return cores_to_use();
 }
 
 }  // namespace sentbench

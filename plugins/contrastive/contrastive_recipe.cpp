@@ -18,6 +18,7 @@
 #include "losses.hpp"
 #include "pair_stream.hpp"
 #include "sentbench/autocast.hpp"
+#include "sentbench/threads.hpp"
 #include "sentbench/errors.hpp"
 #include "sentbench/log.hpp"
 #include "sentbench/progress.hpp"
@@ -261,8 +262,11 @@ std::uint64_t step_seed(std::uint64_t seed, int rank, std::int64_t step) {
 }  // namespace
 
 void ContrastiveRecipe::train(Encoder& encoder, TrainContext& context) {
-  if (context.dry_run) return dry_run(encoder, context);
   const TrainSettings& s = settings_;
+  // The roberta encoder's GEMMs run in oneDNN in both dtypes: every core to LibTorch's pool
+  // (sentbench/threads.hpp).
+  ComputeThreads threads(Work::kOneDnn);
+  if (context.dry_run) return dry_run(encoder, context);
   ProcessGroup& group = *context.group;
   const int world = group.world_size();
   if (s.batch_size % world != 0 || s.batch_size / world < 1) {

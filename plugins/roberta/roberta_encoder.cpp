@@ -7,6 +7,7 @@
 #include "hf_folder.hpp"
 #include "sentbench/errors.hpp"
 #include "sentbench/io.hpp"
+#include "sentbench/threads.hpp"
 
 namespace fs = std::filesystem;
 
@@ -131,6 +132,8 @@ at::Tensor RobertaEncoder::forward(const TokenBatch& batch) {
 at::Tensor RobertaEncoder::encode(const std::vector<std::string>& texts, const EncodeOptions& options) {
   EncodeOptions o = options;
   if (o.batch_tokens == EncodeOptions{}.batch_tokens) o.batch_tokens = batch_tokens_;
+  // Inference GEMMs run in oneDNN in both dtypes (roberta_model.cpp): every core to LibTorch's pool.
+  ComputeThreads threads(Work::kOneDnn);
   return Encoder::encode(texts, o);
 }
 

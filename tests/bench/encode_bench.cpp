@@ -3,6 +3,10 @@
 // measured matmul peak from the same run (fraction of peak), not as absolute seconds.
 #include <benchmark/benchmark.h>
 
+#include <malloc.h>
+
+#include <cstdlib>
+#include <fstream>
 #include <random>
 
 #include <torch/torch.h>
@@ -11,10 +15,19 @@
 #include "roberta_encoder.hpp"
 #include "sentbench/config.hpp"
 #include "sentbench/io.hpp"
+#include "sentbench/threads.hpp"
 
 namespace fs = std::filesystem;
 
 namespace {
+
+// As the sentbench executable does (harness/cli/main.cpp): large buffers stay in the heap, so the
+// figures are not dominated by first-touch page faults of fresh mmap()s.
+const bool kHeapKept = [] {
+  mallopt(M_MMAP_THRESHOLD, 1 << 30);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+  return true;
+}();
 
 // Sentences of 5–30 words drawn from a fixed vocabulary: realistic lengths without shipped data.
 std::vector<std::string> make_sentences(std::size_t n, std::uint32_t seed) {
@@ -72,5 +85,39 @@ void BM_RobertaEncode(benchmark::State& state) {
   state.SetLabel(std::string(bf16 ? "bf16" : "fp32") + " 384x6 torch_threads=" + std::to_string(state.range(1)));
 }
 BENCHMARK(BM_RobertaEncode)->Args({0, 1})->Args({0, 2})->Args({1, 2})->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// A Hugging Face folder and a text file from the environment ($SENTBENCH_BENCH_MODEL,
+// $SENTBENCH_BENCH_TEXTS; skipped when unset): the peers' protocol (scripts/bench-peers.sh) inside
+// Google Benchmark, tokenization included. Args: bf16, LibTorch threads, batch_tokens (0 = default).
+void BM_RobertaEncodeFolder(benchmark::State& state) {
+  const char* model = std::getenv("SENTBENCH_BENCH_MODEL");
+  const char* texts_file = std::getenv("SENTBENCH_BENCH_TEXTS");
+  if (!model || !texts_file) {
+    state.SkipWithError("set SENTBENCH_BENCH_MODEL (HF folder) and SENTBENCH_BENCH_TEXTS (one text a line)");
+    return;
+  }
+  const bool bf16 = state.range(0) != 0;
+  sentbench::set_thread_setting(static_cast<int>(state.range(1)));  // cores; the encoder sets both pools
+  std::string toml = std::string("[encoder]\nplugin='roberta'\nmodel='") + model + "'\ndtype='" +
+                     (bf16 ? "bfloat16" : "float32") + "'\n";
+  if (state.range(2) > 0) toml += "batch_tokens=" + std::to_string(state.range(2)) + "\n";
+  sentbench::roberta::RobertaEncoder enc(sentbench::Config::parse(toml).table("encoder"));
+  std::vector<std::string> texts;
+  std::ifstream in(texts_file);
+  for (std::string line; std::getline(in, line);) texts.push_back(line);
+  const auto tokens = static_cast<double>(enc.tokenize(texts).tokens());
+  enc.encode(texts, {});  // warm-up: weights cached, buffers grown
+  for (auto _ : state) {
+    auto out = enc.encode(texts, {});
+    benchmark::DoNotOptimize(out.data_ptr());
+  }
+  state.counters["sentences/s"] = benchmark::Counter(static_cast<double>(texts.size()), benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["tokens/s"] = benchmark::Counter(tokens, benchmark::Counter::kIsIterationInvariantRate);
+  state.SetLabel(std::string(bf16 ? "bf16" : "fp32") + " cores=" + std::to_string(state.range(1)) +
+                 " batch_tokens=" + std::to_string(state.range(2)));
+}
+BENCHMARK(BM_RobertaEncodeFolder)
+    ->ArgsProduct({{0, 1}, {2}, {0, 1024, 4096, 16384}})
+    ->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace

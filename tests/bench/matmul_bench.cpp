@@ -53,14 +53,16 @@ void BM_LinearStrategy(benchmark::State& state) {
   const int64_t tokens = state.range(0), hidden = state.range(1), out = state.range(2);
   const int strategy = static_cast<int>(state.range(3));
   at::set_num_threads(strategy == 0 ? 1 : 2);
-  set_blas_threads(strategy == 1 ? 1 : 2);
+  set_blas_threads(strategy == 1 || strategy == 3 ? 1 : 2);
   torch::NoGradGuard no_grad;
   auto x = torch::randn({tokens, hidden});
   auto w = torch::randn({out, hidden});
   auto b = torch::randn({out});
   for (auto _ : state) {
     torch::Tensor y;
-    if (strategy == 1) {
+    if (strategy == 3) {
+      y = at::mkldnn_linear(x.to_mkldnn(), w, b).to_dense();
+    } else if (strategy == 1) {
       y = torch::empty({tokens, out});
       at::parallel_for(0, tokens, 64, [&](int64_t r0, int64_t r1) {
         auto ys = y.narrow(0, r0, r1 - r0);
@@ -74,12 +76,12 @@ void BM_LinearStrategy(benchmark::State& state) {
   set_blas_threads(2);
   const double flops = 2.0 * tokens * hidden * out;
   state.counters["GFLOP/s"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
-  static const char* kNames[] = {"torch1+blas2", "split: torch2+blas1", "torch2+blas2"};
+  static const char* kNames[] = {"torch1+blas2", "split: torch2+blas1", "torch2+blas2", "oneDNN: torch2+blas1"};
   state.SetLabel(kNames[strategy]);
 }
 BENCHMARK(BM_LinearStrategy)
-    ->ArgsProduct({{512, 2048}, {384}, {1152, 1536}, {0, 1, 2}})
-    ->ArgsProduct({{512, 2048}, {768}, {2304, 3072}, {0, 1, 2}})
+    ->ArgsProduct({{512, 2048}, {384}, {1152, 1536}, {0, 1, 2, 3}})
+    ->ArgsProduct({{512, 2048}, {768}, {2304, 3072}, {0, 1, 2, 3}})
     ->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace
