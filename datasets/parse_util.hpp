@@ -74,20 +74,26 @@ inline std::string excerpt(std::string_view text, std::size_t limit = 60) {
   return std::string(text.substr(0, cut)) + "...";
 }
 
-// One JSONL line as an object; DataError at reader.where() otherwise.
-inline nlohmann::json parse_json_object(const LineReader& reader, const std::string& line) {
-  nlohmann::json value;
+// One JSONL line as any JSON value; DataError at reader.where() otherwise. `expected` completes the
+// message "each line must be one complete JSON <expected>".
+inline nlohmann::json parse_json_line(const LineReader& reader, const std::string& line,
+                                      std::string_view expected = "object") {
   try {
-    value = nlohmann::json::parse(line);
+    return nlohmann::json::parse(line);
   } catch (const nlohmann::json::parse_error& e) {
     std::string why = e.what();
     if (const auto close = why.find("] "); why.rfind("[json.exception", 0) == 0 && close != std::string::npos)
       why.erase(0, close + 2);
     // The parser sees one line, so its "line 1" would contradict the file line in front of it.
     if (const auto at = why.find("at line 1, column "); at != std::string::npos) why.erase(at + 3, 8);
-    throw DataError(fmt::format("{}: malformed JSON: {} (each line must be one complete JSON object)",
-                                reader.where(), why));
+    throw DataError(fmt::format("{}: malformed JSON: {} (each line must be one complete JSON {})",
+                                reader.where(), why, expected));
   }
+}
+
+// One JSONL line as an object; DataError at reader.where() otherwise.
+inline nlohmann::json parse_json_object(const LineReader& reader, const std::string& line) {
+  const nlohmann::json value = parse_json_line(reader, line);
   if (!value.is_object())
     throw DataError(fmt::format("{}: expected a JSON object, found a JSON {}", reader.where(), value.type_name()));
   return value;

@@ -8,7 +8,8 @@
 #   ROUNDS   alternating rounds per engine; the best round of each is kept (default 3)
 # Environment: SHARED (default ../shared beside the project), PEERS (where the npm peers are installed,
 #   default ../peers), WORK (models, exports, logs; default /tmp/sentbench-peers), THREADS (default 2),
-#   BUILD (default build), TRAIN=1 also compares training steps (batch 64 STS-B train pairs).
+#   BUILD (default build), TRAIN_SHAPES (shapes whose training step is compared too, batch 64 STS-B
+#   train pairs, 5 timed steps; default "mini"; "" for none).
 # Needs: a built tree (make build), Debian's python3-torch python3-regex python3-onnx, npm.
 # Run it with nothing else on the machine: the figures are only comparable within one sitting.
 set -euo pipefail
@@ -20,7 +21,7 @@ PEERS=${PEERS:-$root/../peers}
 WORK=${WORK:-/tmp/sentbench-peers}
 THREADS=${THREADS:-2}
 BUILD=${BUILD:-build}
-TRAIN=${TRAIN:-1}
+TRAIN_SHAPES=${TRAIN_SHAPES-mini}
 sentbench=$root/$BUILD/bin/sentbench
 py=/usr/bin/python3
 ref=$SHARED/bench/pytorch_reference.py
@@ -65,7 +66,7 @@ for shape in $shapes; do
   rows+=("| $shape encode fp32, sentences/s | ${r[sb_fp32]} | eager ${r[eager_fp32]} | $(ratio "${r[sb_fp32]}" "${r[eager_fp32]}") |")
   rows+=("| $shape encode fp32, sentences/s | ${r[sb_fp32]} | ONNX Runtime ${r[ort]} | $(ratio "${r[sb_fp32]}" "${r[ort]}") |")
   rows+=("| $shape encode bf16, sentences/s | ${r[sb_bf16]} | eager bf16 ${r[eager_bf16]} | $(ratio "${r[sb_bf16]}" "${r[eager_bf16]}") |")
-  if [[ $TRAIN == 1 ]]; then
+  if [[ " $TRAIN_SHAPES " == *" $shape "* ]]; then
     declare -A t=()
     for ((k = 0; k < rounds; k++)); do
       for dtype in fp32 bf16; do

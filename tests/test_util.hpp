@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "sentbench/errors.hpp"
+#include "sentbench/io.hpp"
 
 namespace sentbench::test {
 
@@ -88,5 +89,21 @@ inline CommandResult run_command(const std::string& command) {
 
 // Runs the sentbench executable built with this tree.
 inline CommandResult run_cli(const std::string& args) { return run_command(std::string(SENTBENCH_CLI) + " " + args); }
+
+// Result of a command whose stdout and stderr are kept apart (stdout is data, e.g. JSON).
+struct SplitCommandResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+// Runs the sentbench executable with stdout and stderr captured separately through files in `dir`.
+inline SplitCommandResult run_cli_split(const std::string& args, const std::filesystem::path& dir) {
+  const auto out = dir / "cli-stdout.txt";
+  const auto err = dir / "cli-stderr.txt";
+  const CommandResult r = run_command("(" + std::string(SENTBENCH_CLI) + " " + args + " >'" + out.string() + "' 2>'" +
+                                      err.string() + "')");
+  return SplitCommandResult{r.exit_code, ::sentbench::read_file(out), ::sentbench::read_file(err) + r.output};
+}
 
 }  // namespace sentbench::test

@@ -19,6 +19,9 @@ void add_version_command(CLI::App& app, Action& action);
 void add_tokenizer_command(CLI::App& app, Action& action);
 void add_report_commands(CLI::App& app, Action& action);  // report, compare, regress
 void add_data_command(CLI::App& app, Action& action);
+void add_encode_command(CLI::App& app, Action& action);    // encode (cmd_encode.cpp)
+void add_tokenize_command(CLI::App& app, Action& action);  // tokenize (cmd_tokenize.cpp)
+void add_bench_commands(CLI::App& app, Action& action);    // bench encode, bench train (cmd_bench.cpp)
 
 // --nproc (launcher.cpp): the command line as given, that line without one option (and its value), and
 // starting N local ranks of it; returns the exit code for the whole run.

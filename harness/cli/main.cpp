@@ -37,6 +37,9 @@ int main(int argc, char** argv) {
   sentbench::cli::add_tokenizer_command(app, action);
   sentbench::cli::add_report_commands(app, action);
   sentbench::cli::add_data_command(app, action);
+  sentbench::cli::add_encode_command(app, action);
+  sentbench::cli::add_tokenize_command(app, action);
+  sentbench::cli::add_bench_commands(app, action);
 
   try {
     app.parse(argc, argv);

@@ -27,8 +27,32 @@ std::size_t TokenBatch::max_length() const {
   return n;
 }
 
-// Sorts by token length so each batch pads only to its own longest text, fills batches up to the
-// padded-token budget, then scatters rows back to input order.
+std::vector<std::size_t> TokenBatch::longest_first() const {
+  std::vector<std::size_t> order(ids.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return ids[a].size() > ids[b].size(); });
+  return order;
+}
+
+std::vector<std::pair<std::size_t, std::size_t>> plan_batches(const std::vector<std::size_t>& sorted_lengths,
+                                                              std::int64_t batch_tokens) {
+  std::vector<std::pair<std::size_t, std::size_t>> batches;
+  const auto budget = static_cast<std::size_t>(std::max<std::int64_t>(1, batch_tokens));
+  std::size_t begin = 0;
+  while (begin < sorted_lengths.size()) {
+    // Longest first: the first row of a batch fixes its padded length.
+    const std::size_t longest = std::max<std::size_t>(1, sorted_lengths[begin]);
+    // Rows fill the token budget, but attention memory grows with T² per row: long texts also cap rows.
+    const std::size_t rows = std::max<std::size_t>(1, std::min(budget / longest, budget * 128 / (longest * longest)));
+    const std::size_t end = std::min(sorted_lengths.size(), begin + rows);
+    batches.emplace_back(begin, end);
+    begin = end;
+  }
+  return batches;
+}
+
+// Sorts by token length so each batch pads only to its own longest text, cuts batches with
+// plan_batches, then scatters rows back to input order.
 at::Tensor Encoder::encode(const std::vector<std::string>& texts, const EncodeOptions& options) {
   c10::InferenceMode guard;
   const int previous_threads = at::get_num_threads();
@@ -36,23 +60,16 @@ at::Tensor Encoder::encode(const std::vector<std::string>& texts, const EncodeOp
   train(false);
 
   TokenBatch all = tokenize(texts);
-  std::vector<std::size_t> order(all.size());
-  std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(),
-                   [&](std::size_t a, std::size_t b) { return all.ids[a].size() > all.ids[b].size(); });
+  const std::vector<std::size_t> order = all.longest_first();
+  std::vector<std::size_t> lengths(order.size());
+  for (std::size_t i = 0; i < order.size(); ++i) lengths[i] = all.ids[order[i]].size();
+  const std::int64_t budget =
+      options.batch_tokens == EncodeOptions{}.batch_tokens ? default_batch_tokens() : options.batch_tokens;
 
   std::optional<Progress> progress;
   if (options.show_progress) progress.emplace(options.label, static_cast<std::int64_t>(texts.size()), "texts");
   at::Tensor out;
-  std::size_t begin = 0;
-  while (begin < order.size()) {
-    // Longest first: the first row of a batch fixes its padded length.
-    const std::size_t longest = std::max<std::size_t>(1, all.ids[order[begin]].size());
-    // Rows fill the token budget, but attention memory grows with T² per row: long texts also cap rows
-    // so that rows·T² ≤ budget·128 (at T = 128 both limits agree).
-    const auto budget = static_cast<std::size_t>(options.batch_tokens);
-    const std::size_t rows = std::max<std::size_t>(1, std::min(budget / longest, budget * 128 / (longest * longest)));
-    const std::size_t end = std::min(order.size(), begin + rows);
+  for (const auto& [begin, end] : plan_batches(lengths, budget)) {
     TokenBatch batch;
     batch.ids.reserve(end - begin);
     for (std::size_t i = begin; i < end; ++i) batch.ids.push_back(std::move(all.ids[order[i]]));
@@ -61,7 +78,6 @@ at::Tensor Encoder::encode(const std::vector<std::string>& texts, const EncodeOp
     std::vector<std::int64_t> idx(order.begin() + begin, order.begin() + end);
     out.index_copy_(0, torch::tensor(idx, torch::kLong), emb);
     if (progress) progress->add(static_cast<std::int64_t>(end - begin));
-    begin = end;
   }
   if (!out.defined()) out = torch::empty({0, info().dim}, torch::kFloat32);
   if (options.threads > 0) at::set_num_threads(previous_threads);

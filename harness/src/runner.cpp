@@ -67,8 +67,12 @@ std::vector<fs::path> recipe_plugin_dirs(const Config& recipe) {
 }  // namespace
 
 LoadedRecipe load_and_check(const fs::path& file, const std::vector<std::string>& overrides) {
+  return check_recipe(Config::load(file, overrides));
+}
+
+LoadedRecipe check_recipe(Config recipe) {
   register_builtin_tasks();  // their [[eval]] keys take part in validation
-  LoadedRecipe loaded{Config::load(file, overrides), std::make_unique<PluginHost>()};
+  LoadedRecipe loaded{std::move(recipe), std::make_unique<PluginHost>()};
   loaded.host->scan_all(PluginHost::default_dirs(recipe_plugin_dirs(loaded.recipe)));
   auto problems = validate_recipe(loaded.recipe, loaded.host.get());
   // Document order reads best: file, then line, then column.
@@ -77,7 +81,7 @@ LoadedRecipe load_and_check(const fs::path& file, const std::vector<std::string>
   });
   if (!problems.empty()) {
     std::string message = fmt::format("{} problem{} in recipe {}:", problems.size(), problems.size() == 1 ? "" : "s",
-                                      file.string());
+                                      loaded.recipe.origin().string());
     for (const auto& p : problems) message += "\n  " + p.str();
     throw ConfigError(message);
   }

@@ -33,6 +33,8 @@ struct LoadedRecipe {
   std::unique_ptr<PluginHost> host;
 };
 LoadedRecipe load_and_check(const std::filesystem::path& file, const std::vector<std::string>& overrides);
+// The same for a recipe already in memory (e.g. assembled from a command's options by Config::parse).
+LoadedRecipe check_recipe(Config recipe);
 
 // The run folder a recipe writes to: --output, else [run].output_dir / [run].name.
 std::filesystem::path run_dir_for(const Config& recipe, const std::optional<std::filesystem::path>& output);

@@ -27,7 +27,7 @@ const KeySpec kEncoderKeys[] = {
     {"pooling", ValueType::kString, false, "mean | cls | max (default: the folder's, else mean)"},
     {"normalize", ValueType::kBoolean, false, "L2-normalise embeddings (default: the folder's, else false)"},
     {"dtype", ValueType::kString, false, "float32 | bfloat16 (bf16 autocast for matmuls)"},
-    {"batch_tokens", ValueType::kInteger, false, "padded tokens per inference batch (default 16384)"},
+    {"batch_tokens", ValueType::kInteger, false, "tokens per inference batch (default 8192; batches are packed, not padded)"},
 };
 const std::size_t kEncoderKeyCount = sizeof(kEncoderKeys) / sizeof(kEncoderKeys[0]);
 
@@ -120,6 +120,9 @@ std::pair<torch::Tensor, torch::Tensor> RobertaEncoder::pad(const TokenBatch& ba
 }
 
 at::Tensor RobertaEncoder::forward(const TokenBatch& batch) {
+  // The GEMMs run in oneDNN in both dtypes (roberta_model.cpp): every core to LibTorch's pool. A no-op
+  // when the caller (the training loop, encode()) already set it.
+  ComputeThreads threads(Work::kOneDnn);
   // Packed: no padding anywhere but inside the training path's attention.
   const PackedBatch packed = PackedBatch::from_rows(batch.ids, model_->config.pad_token_id);
   torch::Tensor pooled = pool(model_->forward(packed, bf16_), packed, pooling_).to(torch::kFloat32);
@@ -127,14 +130,6 @@ at::Tensor RobertaEncoder::forward(const TokenBatch& batch) {
     pooled = torch::nn::functional::normalize(pooled, torch::nn::functional::NormalizeFuncOptions().dim(1));
   }
   return pooled;
-}
-
-at::Tensor RobertaEncoder::encode(const std::vector<std::string>& texts, const EncodeOptions& options) {
-  EncodeOptions o = options;
-  if (o.batch_tokens == EncodeOptions{}.batch_tokens) o.batch_tokens = batch_tokens_;
-  // Inference GEMMs run in oneDNN in both dtypes (roberta_model.cpp): every core to LibTorch's pool.
-  ComputeThreads threads(Work::kOneDnn);
-  return Encoder::encode(texts, o);
 }
 
 std::unique_ptr<Encoder> RobertaEncoder::random_init(std::uint64_t seed) const {

@@ -17,6 +17,10 @@ namespace sentbench::roberta {
 extern const KeySpec kEncoderKeys[];
 extern const std::size_t kEncoderKeyCount;
 
+// Tokens per inference batch by default. Batches are packed (no padding), so the budget only trades
+// GEMM size against cache reuse: see README "Performance notes" for the measurement behind it.
+constexpr std::int64_t kDefaultBatchTokens = 8192;
+
 // Loads a Hugging Face / sentence-transformers folder (`model = DIR`) or builds a randomly initialised
 // model from `[encoder.init]` and a tokenizer folder, and encodes texts with it.
 class RobertaEncoder : public Encoder {
@@ -26,7 +30,7 @@ class RobertaEncoder : public Encoder {
   EncoderInfo info() const override;
   TokenBatch tokenize(const std::vector<std::string>& texts) const override;
   at::Tensor forward(const TokenBatch& batch) override;
-  at::Tensor encode(const std::vector<std::string>& texts, const EncodeOptions& options) override;
+  std::int64_t default_batch_tokens() const override { return batch_tokens_; }
   std::vector<at::Tensor> parameters() override;
   void train(bool on) override;
   void save(const std::filesystem::path& dir) const override;
@@ -46,7 +50,7 @@ class RobertaEncoder : public Encoder {
   bool normalize_ = false;
   std::int64_t max_seq_length_ = 128;
   bool bf16_ = false;
-  std::int64_t batch_tokens_ = 16384;
+  std::int64_t batch_tokens_ = kDefaultBatchTokens;
 };
 
 }  // namespace sentbench::roberta

@@ -51,9 +51,11 @@ namespace {
 // OpenBLAS at 2 threads; the layout copies in and out cost a few percent of that). bf16 (inference
 // weights, or autocast in training) through addmm, which LibTorch sends to oneDNN's bf16 GEMM.
 torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) {
-  if (x.scalar_type() == torch::kFloat32 && w.scalar_type() == torch::kFloat32 && !at::autocast::is_cpu_enabled() &&
-      at::hasMKLDNN()) {
-    return at::mkldnn_linear(x.to_mkldnn(), w, b).to_dense();
+  if (x.scalar_type() == torch::kFloat32 && !at::autocast::is_cpu_enabled() && at::hasMKLDNN()) {
+    if (w.scalar_type() == torch::kFloat32) return at::mkldnn_linear(x.to_mkldnn(), w, b).to_dense();
+    // Inference with bf16 weights: fp32 activations cast on the way into oneDNN's layout and back out,
+    // so the residual stream, LayerNorm, GELU and attention stay fp32 without separate cast passes.
+    return at::mkldnn_linear(x.to_mkldnn(w.scalar_type()), w, b).to_dense(torch::kFloat32);
   }
   return torch::addmm(b, x, w.t());
 }
@@ -186,23 +188,21 @@ torch::Tensor RobertaModelImpl::inference_forward(const PackedBatch& p, bool bf1
   const std::vector<LayerWeights>& layers = inference_weights(bf16);
   const std::int64_t N = p.tokens(), H = config.hidden_size, heads = config.num_attention_heads;
   const double eps = config.layer_norm_eps;
-  const auto low = bf16 ? torch::kBFloat16 : torch::kFloat32;
   // The residual stream and LayerNorm stay fp32; GEMM inputs are cast to the compute dtype.
   torch::Tensor x = embeddings->forward(p.ids, p.positions);
   torch::Tensor context = torch::empty({N, H}, torch::kFloat32);
   const std::int64_t* offsets = p.offsets.data();
   const std::int64_t* lengths = p.lengths.data();
   for (const LayerWeights& w : layers) {
-    torch::Tensor qkv = linear(x.to(low), w.qkv_w, w.qkv_b);
-    if (bf16) qkv = qkv.to(torch::kFloat32);
+    torch::Tensor qkv = linear(x, w.qkv_w, w.qkv_b);
     const float* qkv_data = qkv.data_ptr<float>();
     float* context_data = context.data_ptr<float>();
     at::parallel_for(0, p.batch, 1, [&](std::int64_t first, std::int64_t last) {
       packed_attention(qkv_data, context_data, offsets, lengths, first, last, H, heads);
     });
-    x.add_(linear(context.to(low), w.o_w, w.o_b));
+    x.add_(linear(context, w.o_w, w.o_b));
     torch::Tensor attended = torch::layer_norm(x, {H}, w.ln1_w, w.ln1_b, eps);
-    torch::Tensor expanded = linear(attended.to(low), w.i_w, w.i_b);
+    torch::Tensor expanded = linear(attended, w.i_w, w.i_b);
     at::gelu_(expanded);
     attended.add_(linear(expanded, w.out_w, w.out_b));
     x = torch::layer_norm(attended, {H}, w.ln2_w, w.ln2_b, eps);

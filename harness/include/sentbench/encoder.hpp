@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <ATen/core/Tensor.h>
@@ -31,6 +32,8 @@ struct TokenBatch {
   std::size_t size() const { return ids.size(); }
   std::size_t tokens() const;  // sum of lengths
   std::size_t max_length() const;
+  // Row indices by length, longest first; rows of equal length keep their order (what batching sorts by).
+  std::vector<std::size_t> longest_first() const;
 };
 
 // Knobs of inference-time encoding.
@@ -40,6 +43,14 @@ struct EncodeOptions {
   bool show_progress = false;
   std::string label = "encode";       // progress label
 };
+
+// The default batching of Encoder::encode, shared with `sentbench bench encode` so both cut the same
+// batches: given token lengths sorted longest first, the [begin, end) ranges of consecutive rows that
+// form each batch. A batch's first row fixes its padded length T; rows fill `batch_tokens` padded tokens
+// but are also capped at rows·T² ≤ batch_tokens·128 (attention memory grows with T²; at T = 128 both
+// limits agree). Every batch has at least one row; empty input gives no batches.
+SENTBENCH_API std::vector<std::pair<std::size_t, std::size_t>> plan_batches(
+    const std::vector<std::size_t>& sorted_lengths, std::int64_t batch_tokens);
 
 // Turns texts into vectors. Implementations must make tokenize() thread-safe.
 class SENTBENCH_API Encoder : public PluginObject {
@@ -63,6 +74,10 @@ class SENTBENCH_API Encoder : public PluginObject {
   // A new encoder of the same shape and tokenizer with untrained (randomly initialised) weights: the
   // "random-init" baseline beside every score. nullptr when the backend has no such notion.
   virtual std::unique_ptr<Encoder> random_init(std::uint64_t seed) const { return nullptr; }
+  // Added in SDK 2.0 (a new vtable slot, hence the major version): the padded-token budget encode() uses
+  // when the caller passes EncodeOptions' default, e.g. a batch_tokens setting of the plugin's own.
+  // `sentbench bench encode` plans its default batches with it, so bench and encode cut the same ones.
+  virtual std::int64_t default_batch_tokens() const { return EncodeOptions{}.batch_tokens; }
 };
 
 }  // namespace sentbench

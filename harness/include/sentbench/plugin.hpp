@@ -23,8 +23,10 @@ namespace sentbench {
 // Bump the major version on any change that breaks layout or virtual tables of SDK types; the minor
 // version on additions a host can ignore. The host refuses a plugin whose major differs or whose minor
 // is newer than its own.
-inline constexpr int kAbiMajor = 1;
-inline constexpr int kAbiMinor = 1;  // 1.1: TrainContext::group, allow_world_size_change
+// 1.1: TrainContext::group, allow_world_size_change. 2.0: Encoder::default_batch_tokens() (a virtual
+// appended to Encoder: a 1.x plugin's vtable has no slot for it).
+inline constexpr int kAbiMajor = 2;
+inline constexpr int kAbiMinor = 0;
 
 enum class PluginKind : int { kEncoder = 1, kRecipe = 2 };
 
