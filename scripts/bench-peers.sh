@@ -46,7 +46,7 @@ with open(sys.argv[1], encoding="utf-8") as f, open(sys.argv[2], "w", encoding="
 EOF
 
 field() { $py -c "import json,sys; print(json.loads(sys.stdin.read().strip().splitlines()[-1])[sys.argv[1]])" "$1"; }
-best() { sort -g | tail -1; }   # highest of the rounds
+best() { sort -g | tail -1 | xargs printf '%.1f\n'; }   # highest of the rounds
 ratio() { $py -c "import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); print(f'{a/b:.2f}x' if b>0 else 'n/a')" "$1" "$2"; }
 
 rows=()
