@@ -236,7 +236,7 @@ const std::vector<KeySpec>& run_keys() {
       {"name", ValueType::kString, false, "name of the run; labels the output folder and the report"},
       {"output_dir", ValueType::kPath, false, "folder for checkpoints, logs and the report (relative to the recipe)"},
       {"seed", ValueType::kInteger, false, "seed for initialization, data order and sampling"},
-      {"threads", ValueType::kInteger, false, "intra-op CPU threads; 0 uses one per physical core"},
+      {"threads", ValueType::kInteger, false, "cores to use (0 = all); each kind of work gives them to LibTorch's or OpenBLAS's pool (sentbench/threads.hpp)"},
       {"plugin_dirs", ValueType::kArray, false, "extra folders (strings) searched for plugins"},
       {"deterministic", ValueType::kBoolean, false, "use deterministic kernels: reproducible but slower"},
       {"dist_backend", ValueType::kString, false, "distributed training backend: \"auto\" (default) or \"gloo\""},
