@@ -63,8 +63,7 @@ at::Tensor Encoder::encode(const std::vector<std::string>& texts, const EncodeOp
   const std::vector<std::size_t> order = all.longest_first();
   std::vector<std::size_t> lengths(order.size());
   for (std::size_t i = 0; i < order.size(); ++i) lengths[i] = all.ids[order[i]].size();
-  const std::int64_t budget =
-      options.batch_tokens == EncodeOptions{}.batch_tokens ? default_batch_tokens() : options.batch_tokens;
+  const std::int64_t budget = options.batch_tokens > 0 ? options.batch_tokens : default_batch_tokens();
 
   std::optional<Progress> progress;
   if (options.show_progress) progress.emplace(options.label, static_cast<std::int64_t>(texts.size()), "texts");

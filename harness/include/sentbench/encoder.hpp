@@ -38,7 +38,7 @@ struct TokenBatch {
 
 // Knobs of inference-time encoding.
 struct EncodeOptions {
-  std::int64_t batch_tokens = 16384;  // padded tokens per forward batch (length-sorted batching)
+  std::int64_t batch_tokens = 0;  // padded tokens per forward batch (length-sorted); 0 = the encoder's default_batch_tokens()
   std::int64_t threads = 0;           // intra-op threads; 0 keeps the process setting
   bool show_progress = false;
   std::string label = "encode";       // progress label
@@ -75,9 +75,9 @@ class SENTBENCH_API Encoder : public PluginObject {
   // "random-init" baseline beside every score. nullptr when the backend has no such notion.
   virtual std::unique_ptr<Encoder> random_init(std::uint64_t seed) const { return nullptr; }
   // Added in SDK 2.0 (a new vtable slot, hence the major version): the padded-token budget encode() uses
-  // when the caller passes EncodeOptions' default, e.g. a batch_tokens setting of the plugin's own.
+  // when the caller leaves EncodeOptions::batch_tokens at 0, e.g. a batch_tokens setting of the plugin's own.
   // `sentbench bench encode` plans its default batches with it, so bench and encode cut the same ones.
-  virtual std::int64_t default_batch_tokens() const { return EncodeOptions{}.batch_tokens; }
+  virtual std::int64_t default_batch_tokens() const { return 16384; }
 };
 
 }  // namespace sentbench
