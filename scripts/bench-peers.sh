@@ -36,6 +36,8 @@ mkdir -p "$WORK"
 texts=$WORK/stsb-dev-800.txt
 # The 800 sentences of the first 400 STS-B dev pairs (columns 6 and 7 of sts-dev.csv).
 head -n 400 "$SHARED/data/stsb/sts-dev.csv" | awk -F'\t' '{print $6; print $7}' >"$texts"
+sts=$WORK/stsb-dev-400.csv   # the same 400 pairs as an STS file, for `sentbench eval`
+head -n 400 "$SHARED/data/stsb/sts-dev.csv" >"$sts"
 pairs=$WORK/stsb-train-pairs.jsonl
 $py - "$SHARED/data/stsb/sts-train.csv" "$pairs" <<'EOF'
 import json, sys
@@ -66,6 +68,32 @@ for shape in $shapes; do
   rows+=("| $shape encode fp32, sentences/s | ${r[sb_fp32]} | eager ${r[eager_fp32]} | $(ratio "${r[sb_fp32]}" "${r[eager_fp32]}") |")
   rows+=("| $shape encode fp32, sentences/s | ${r[sb_fp32]} | ONNX Runtime ${r[ort]} | $(ratio "${r[sb_fp32]}" "${r[ort]}") |")
   rows+=("| $shape encode bf16, sentences/s | ${r[sb_bf16]} | eager bf16 ${r[eager_bf16]} | $(ratio "${r[sb_bf16]}" "${r[eager_bf16]}") |")
+  # `sentbench eval` with the recipe's defaults on the same texts (one cold run each: tokenization and
+  # every batch timed, as in a user's run), beside `bench encode`'s warm model-only figure.
+  for dtype in fp32 bf16; do
+    cat >"$WORK/eval-$shape-$dtype.toml" <<EOF
+[run]
+name = "eval-$shape-$dtype"
+threads = $THREADS
+[encoder]
+plugin = "roberta"
+model = "$model"
+dtype = "$([[ $dtype == bf16 ]] && echo bfloat16 || echo float32)"
+[[eval]]
+type = "sts"
+name = "stsb-dev-400"
+path = "$sts"
+format = "stsb"
+EOF
+    e=""
+    for ((k = 0; k < rounds; k++)); do
+      rm -rf "$WORK/eval-run"
+      "$sentbench" -q eval "$WORK/eval-$shape-$dtype.toml" --no-cache -o "$WORK/eval-run" >/dev/null
+      e+="$($py -c "import json,sys; r=json.load(open(sys.argv[1])); print([t for t in r['tasks'] if t['name']=='stsb-dev-400'][0]['model']['items_per_second'])" "$WORK/eval-run/results.json") "
+    done
+    e=$(tr ' ' '\n' <<<"$e" | grep . | best)
+    rows+=("| $shape eval $dtype (defaults), texts/s | $e | bench encode ${r[sb_$dtype]} | $(ratio "$e" "${r[sb_$dtype]}") |")
+  done
   if [[ " $TRAIN_SHAPES " == *" $shape "* ]]; then
     declare -A t=()
     for ((k = 0; k < rounds; k++)); do

@@ -160,7 +160,9 @@ int bench_train(const TrainArgs& args) {
   std::string toml = encoder_toml(args.model);
   toml += fmt::format(
       "[train]\nplugin = \"contrastive\"\ndata = {}\nsteps = {}\nbatch_size = {}\nlr = 2e-5\nwarmup_steps = 0\n"
-      "scale = 20.0\nsymmetric = true\nbf16 = {}\ncheckpoint_every = 0\nkeep_checkpoints = 1\n",
+      // shuffle_buffer = 1: the pairs in file order, the reference's batches (pairs[0:64] warm-up, then
+      // pairs[64:128], ...), so both engines see the same texts and the same padding.
+      "scale = 20.0\nsymmetric = true\nbf16 = {}\ncheckpoint_every = 0\nkeep_checkpoints = 1\nshuffle_buffer = 1\n",
       toml_string(fs::absolute(args.pairs).lexically_normal().string()), args.steps + 1, args.batch,
       args.model.dtype == "bf16" ? "true" : "false");
   const LoadedRecipe loaded = check_options_recipe(toml, "bench train");
@@ -234,7 +236,7 @@ void add_bench_commands(CLI::App& app, Action& action) {
   t->footer(
       "The real step of the `contrastive` recipe plugin (in-batch negatives, scale 20, symmetric, AdamW lr 2e-5,\n"
       "clipping 1.0), measured as shared/bench/pytorch_reference.py `train` does: one warm-up step, then\n"
-      "--steps timed steps.\n"
+      "--steps timed steps, the pairs taken in file order (no shuffle) so both see the same batches.\n"
       "pairs_per_s = steps * batch / seconds; tokens_per_s counts the real tokens of both columns. The run\n"
       "goes to a temporary folder that is removed afterwards.\n"
       "Prints {pairs_per_s, tokens_per_s, batch, steps, seconds, dtype, threads, ...}.");
