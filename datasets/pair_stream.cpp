@@ -20,6 +20,7 @@
 
 #include "parse_util.hpp"
 #include "sentbench/errors.hpp"
+#include "sentbench/utf8.hpp"
 #include "text_file.hpp"
 
 namespace fs = std::filesystem;
@@ -146,9 +147,12 @@ struct PendingLine {
 }  // namespace
 
 Example parse_example(const std::string& line, const std::string& where) {
+  // Lines from a LineReader are repaired already; a caller's own string gets the same U+FFFD policy.
+  std::string repaired;
+  if (!is_valid_utf8(line)) repaired = to_valid_utf8(line);
   json value;
   try {
-    value = json::parse(line);
+    value = json::parse(repaired.empty() ? line : repaired);
   } catch (const json::parse_error& e) {
     throw DataError(fmt::format("{}: malformed JSON: {} ({})", where, json_error_text(e, true), kFormats));
   }

@@ -9,6 +9,8 @@
 #include <zlib.h>
 
 #include "sentbench/errors.hpp"
+#include "sentbench/log.hpp"
+#include "sentbench/utf8.hpp"
 
 namespace fs = std::filesystem;
 
@@ -85,7 +87,12 @@ LineReader::LineReader(const fs::path& path) : impl_(std::make_unique<Impl>()), 
                               path.string()));
 }
 
-LineReader::~LineReader() = default;
+LineReader::~LineReader() {
+  if (replaced_ > 0)
+    log::warn("{}: replaced {} invalid UTF-8 sequence{} with U+FFFD (first on line {}); the file is not clean "
+              "UTF-8",
+              path_.string(), replaced_, replaced_ == 1 ? "" : "s", first_replaced_line_);
+}
 
 bool LineReader::next(std::string& line) {
   Impl& s = *impl_;
@@ -109,6 +116,10 @@ bool LineReader::next(std::string& line) {
   ++line_number_;
   // A UTF-8 byte-order mark would otherwise become part of the first header name or JSON token.
   if (line_number_ == 1 && line.compare(0, 3, "\xEF\xBB\xBF") == 0) line.erase(0, 3);
+  if (const std::size_t replaced = make_valid_utf8(line); replaced > 0) {
+    if (replaced_ == 0) first_replaced_line_ = line_number_;
+    replaced_ += static_cast<std::int64_t>(replaced);
+  }
   return true;
 }
 

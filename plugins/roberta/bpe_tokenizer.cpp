@@ -62,42 +62,6 @@ const std::array<int, kSymbolLimit>& unicode_to_byte() {
   return table;
 }
 
-// ---- UTF-8 -----------------------------------------------------------------------------------------
-
-// Length of the well-formed sequence at s[i], or 0 with *subpart set to the length of the maximal
-// ill-formed subpart to replace (Unicode 15, table 3-7).
-inline std::size_t utf8_sequence(const unsigned char* s, std::size_t n, std::size_t i,
-                                 std::size_t* subpart) {
-  unsigned char b0 = s[i];
-  if (b0 < 0x80) return 1;
-  std::size_t need;
-  unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the second byte
-  if (b0 >= 0xC2 && b0 <= 0xDF) {
-    need = 2;
-  } else if (b0 >= 0xE0 && b0 <= 0xEF) {
-    need = 3;
-    if (b0 == 0xE0) lo = 0xA0;
-    if (b0 == 0xED) hi = 0x9F;
-  } else if (b0 >= 0xF0 && b0 <= 0xF4) {
-    need = 4;
-    if (b0 == 0xF0) lo = 0x90;
-    if (b0 == 0xF4) hi = 0x8F;
-  } else {
-    *subpart = 1;
-    return 0;
-  }
-  std::size_t k = 1;
-  for (; k < need; ++k) {
-    if (i + k >= n) break;
-    unsigned char c = s[i + k];
-    bool ok = k == 1 ? (c >= lo && c <= hi) : (c >= 0x80 && c <= 0xBF);
-    if (!ok) break;
-  }
-  if (k == need) return need;
-  *subpart = k;
-  return 0;
-}
-
 // ---- character classes of the GPT-2 pattern ---------------------------------------------------------
 
 enum CharClass : std::uint8_t { kOther = 0, kSpace = 1, kLetter = 2, kNumber = 3 };
@@ -366,41 +330,6 @@ std::string bytes_to_symbols(std::string_view bytes) {
   std::string out;
   out.reserve(bytes.size() * 2);
   for (unsigned char b : bytes) out += symbols[b];
-  return out;
-}
-
-bool is_valid_utf8(std::string_view text) {
-  const auto* s = reinterpret_cast<const unsigned char*>(text.data());
-  const std::size_t n = text.size();
-  for (std::size_t i = 0; i < n;) {
-    if (s[i] < 0x80) {
-      ++i;
-      continue;
-    }
-    std::size_t sub = 0;
-    std::size_t len = utf8_sequence(s, n, i, &sub);
-    if (len == 0) return false;
-    i += len;
-  }
-  return true;
-}
-
-std::string to_valid_utf8(std::string_view text) {
-  const auto* s = reinterpret_cast<const unsigned char*>(text.data());
-  const std::size_t n = text.size();
-  std::string out;
-  out.reserve(n + 8);
-  for (std::size_t i = 0; i < n;) {
-    std::size_t sub = 0;
-    std::size_t len = utf8_sequence(s, n, i, &sub);
-    if (len == 0) {
-      out += "\xEF\xBF\xBD";
-      i += sub;
-    } else {
-      out.append(text.data() + i, len);
-      i += len;
-    }
-  }
   return out;
 }
 

@@ -35,6 +35,8 @@
 #include <utility>
 #include <vector>
 
+#include "sentbench/utf8.hpp"
+
 namespace sentbench::roberta {
 
 // A pre-token as the byte range [begin, end) of the text it was cut from.
@@ -52,11 +54,9 @@ const std::array<std::string, 256>& byte_symbols();
 // Spells raw bytes the way vocab.json does ("\x20hi" -> "Ġhi").
 std::string bytes_to_symbols(std::string_view bytes);
 
-// True when text is well-formed UTF-8 (no overlongs, surrogates or code points above U+10FFFF).
-bool is_valid_utf8(std::string_view text);
-
-// Text with each maximal ill-formed subsequence replaced by U+FFFD; valid text comes back unchanged.
-std::string to_valid_utf8(std::string_view text);
+// The SDK's UTF-8 repair (sentbench/utf8.hpp), the same policy as every dataset reader's.
+using sentbench::is_valid_utf8;
+using sentbench::to_valid_utf8;
 
 // Splits well-formed UTF-8 into GPT-2 pre-tokens; spans cover the text exactly, in order. The caller
 // guarantees validity (use to_valid_utf8 first); ill-formed bytes are not read past the end, but they are

@@ -70,6 +70,20 @@ TEST(LineReader, PlainLinesLoseNewlinesAndCarriageReturnsOnly) {
   EXPECT_FALSE(reader.next(line));
 }
 
+// Every reader's UTF-8 policy lives here: each invalid sequence becomes U+FFFD, valid bytes stay.
+TEST(LineReader, InvalidUtf8BecomesReplacementCharacterAndIsCounted) {
+  TempDir tmp;
+  write_text(tmp / "u.txt", "clean \xC3\xA9\nbad \xff end\ncut \xe2\x82\ntwo \xC0\xAF\n");
+  LineReader reader(tmp / "u.txt");
+  std::vector<std::string> lines;
+  std::string line;
+  while (reader.next(line)) lines.push_back(line);
+  EXPECT_EQ(lines, (std::vector<std::string>{"clean \xC3\xA9", "bad \xEF\xBF\xBD end", "cut \xEF\xBF\xBD",
+                                             "two \xEF\xBF\xBD\xEF\xBF\xBD"}));
+  EXPECT_EQ(reader.replaced_sequences(), 4);
+  EXPECT_EQ(reader.first_replaced_line(), 2);
+}
+
 TEST(LineReader, EmptyFileHasNoLines) {
   TempDir tmp;
   write_text(tmp / "empty.txt", "");
@@ -214,7 +228,6 @@ TEST(Beir, BadLinesNameFileAndLine) {
       {corpus + "{\"_id\": \"d3\", \"title\": \"c\"}\n", queries, qrels, "corpus.jsonl:3: no \"text\" field"},
       {corpus + "{\"_id\": 1.5, \"text\": \"c\"}\n", queries, qrels, "corpus.jsonl:3: \"_id\" must be a string or an integer"},
       {corpus + "[\"d3\", \"c\"]\n", queries, qrels, "corpus.jsonl:3: expected a JSON object, found a JSON array"},
-      {corpus + "{\"_id\": \"d3\", \"text\": \"bad \xff byte\"}\n", queries, qrels, "corpus.jsonl:3: malformed JSON"},
       {corpus, "{\"_id\": \"q1\", \"text\": 5}\n", qrels, "queries.jsonl:1: \"text\" must be a string"},
       {corpus, queries, "query-id\tcorpus-id\tscore\nq1\td1\thigh\n", "test.tsv:2: score \"high\" is not an integer"},
       {corpus, queries, "q1\td1\t1.5\n", "test.tsv:1: score \"1.5\" is not an integer"},
@@ -231,6 +244,19 @@ TEST(Beir, BadLinesNameFileAndLine) {
   TempDir tmp;
   const fs::path dir = beir_folder(tmp, corpus, queries, qrels + "q1\td1\t1\n");  // a repeat that agrees is fine
   EXPECT_EQ(load_beir(dir).qrels.at("q1").size(), 1u);
+}
+
+TEST(Beir, InvalidUtf8InCorpusQueriesAndQrelsBecomesReplacementCharacter) {
+  TempDir tmp;
+  const fs::path dir = beir_folder(
+      tmp, "{\"_id\": \"d\xff\", \"title\": \"T\xe2\x82\", \"text\": \"bad \xff byte\"}\n{\"_id\": \"d2\", \"text\": \"ok\"}\n",
+      "{\"_id\": \"q1\", \"text\": \"cut \xe2\x82\"}\n", "q1\td\xff\t1\n");
+  const BeirDataset d = load_beir(dir);
+  EXPECT_EQ(d.doc_ids, (std::vector<std::string>{"d\xEF\xBF\xBD", "d2"}));
+  EXPECT_EQ(d.doc_texts, (std::vector<std::string>{"T\xEF\xBF\xBD bad \xEF\xBF\xBD byte", "ok"}));
+  EXPECT_EQ(d.query_texts, std::vector<std::string>{"cut \xEF\xBF\xBD"});
+  // The qrels line names the repaired id, so the judgement still finds its document.
+  EXPECT_EQ(d.qrels.at("q1"), (metrics::Judgements{{"d\xEF\xBF\xBD", 1}}));
 }
 
 TEST(Beir, MissingFilesSayWhatABeirFolderHolds) {
@@ -330,6 +356,16 @@ TEST(Sts, NamedColumnTsv) {
   EXPECT_TRUE(has_substr(message, "score_column"));
 }
 
+TEST(Sts, InvalidUtf8BecomesReplacementCharacter) {
+  TempDir tmp;
+  write_text(tmp / "sts-bytes.csv", "main\tx\t2012\t0001\t4.0\tA \xff plane.\tAn air \xe2\x82\n");
+  const StsDataset d = load_sts(tmp / "sts-bytes.csv");
+  ASSERT_EQ(d.pairs.size(), 1u);
+  EXPECT_EQ(d.pairs[0].a, "A \xEF\xBF\xBD plane.");
+  EXPECT_EQ(d.pairs[0].b, "An air \xEF\xBF\xBD");
+  EXPECT_DOUBLE_EQ(d.pairs[0].score, 4.0);
+}
+
 TEST(Sts, SentenceTransformersGzipLayout) {
   TempDir tmp;
   write_gz(tmp / "stsbenchmark.tsv.gz",
@@ -427,6 +463,16 @@ TEST(Clustering, GzippedJsonl) {
   TempDir tmp;
   write_gz(tmp / "set.jsonl.gz", read_file(fixture("clustering/mini.jsonl")));
   EXPECT_EQ(load_clustering(tmp / "set.jsonl.gz").labels, (std::vector<std::int64_t>{0, 1, 0, 1}));
+}
+
+TEST(Clustering, InvalidUtf8BecomesReplacementCharacter) {
+  TempDir tmp;
+  write_text(tmp / "u.jsonl", "{\"text\": \"a \xff\", \"label\": \"x\xe2\x82\"}\n{\"text\": \"b\", \"label\": \"y\"}\n");
+  const ClusteringDataset j = load_clustering(tmp / "u.jsonl");
+  EXPECT_EQ(j.texts, (std::vector<std::string>{"a \xEF\xBF\xBD", "b"}));
+  EXPECT_EQ(j.label_names, (std::vector<std::string>{"x\xEF\xBF\xBD", "y"}));
+  write_text(tmp / "u.tsv", "x\ta \xe2\x82 end\ny\tb\n");
+  EXPECT_EQ(load_clustering(tmp / "u.tsv").texts, (std::vector<std::string>{"a \xEF\xBF\xBD end", "b"}));
 }
 
 TEST(Clustering, BadSetsAreRefused) {

@@ -134,6 +134,17 @@ TEST(PairStream, MalformedLineIsDataErrorWithFileAndLine) {
   EXPECT_TRUE(has_substr(message, file.string() + ":3: malformed JSON"));
 }
 
+// One policy for invalid UTF-8 in every reader: each invalid sequence becomes U+FFFD, the rest stays.
+TEST(PairStream, InvalidUtf8BecomesReplacementCharacter) {
+  TempDir dir;
+  const fs::path file = dir / "bytes.jsonl";
+  write_text(file, "[\"caf\xff ok\", \"euro \xe2\x82\"]\n{\"query\": \"q\xc3\", \"pos\": \"p\"}\n");
+  PairStream stream(file, 1, /*buffer=*/1);
+  EXPECT_EQ(draw(stream, 2), (std::vector<Texts>{{"caf\xEF\xBF\xBD ok", "euro \xEF\xBF\xBD"}, {"q\xEF\xBF\xBD", "p"}}));
+  // A caller's own line gets the same repair.
+  EXPECT_EQ(parse_example("[\"a\xff\", \"b\"]", "f:1").texts, (Texts{"a\xEF\xBF\xBD", "b"}));
+}
+
 TEST(PairStream, EmptyOrBlankFileIsDataErrorNotAnEndlessLoop) {
   TempDir dir;
   write_text(dir / "empty.jsonl", "");

@@ -42,6 +42,15 @@ TEST(TextList, BadJsonlLinesNameFileAndLine) {
   EXPECT_TRUE(has_substr(message, "one complete JSON string")) << message;
 }
 
+TEST(TextList, InvalidUtf8BecomesReplacementCharacter) {
+  TempDir tmp;
+  write_file_atomic(tmp / "t.txt", "ok\nbad \xff\ncut \xe2\x82\n");
+  EXPECT_EQ(read_text_list(tmp / "t.txt", TextListFormat::kLines),
+            (std::vector<std::string>{"ok", "bad \xEF\xBF\xBD", "cut \xEF\xBF\xBD"}));
+  write_file_atomic(tmp / "t.jsonl", "\"bad \xff\"\n{\"text\": \"cut \xe2\x82\"}\n");
+  EXPECT_EQ(read_text_list(tmp / "t.jsonl", TextListFormat::kJsonl), (std::vector<std::string>{"bad \xEF\xBF\xBD", "cut \xEF\xBF\xBD"}));
+}
+
 TEST(TextList, MissingFileIsAnIoError) {
   TempDir tmp;
   const std::string message =
