@@ -10,7 +10,9 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <random>
+#include <tuple>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -203,14 +205,106 @@ const TensorView& SafetensorsFile::at(const std::string& name) const {
   return it->second;
 }
 
+namespace {
+
+using nlohmann::json;
+
+// A header value for an error message: its JSON type and (shortened) text, e.g. `null`, `number -1`.
+std::string short_dump(const json& value) {
+  std::string text = value.dump(-1, ' ', false, json::error_handler_t::replace);
+  if (text.size() > 40) text = text.substr(0, 37) + "...";
+  return text;
+}
+
+std::string describe(const json& value) {
+  return value.is_null() ? "null" : fmt::format("{} {}", value.type_name(), short_dump(value));
+}
+
+// A whole number in [0, 2^53], from an integer JSON value only (1.5, -1, "8" and true are refused).
+std::optional<std::uint64_t> count_of(const json& value) {
+  if (value.is_number_unsigned()) return value.get<std::uint64_t>();
+  if (value.is_number_integer() && value.get<std::int64_t>() >= 0) return static_cast<std::uint64_t>(value.get<std::int64_t>());
+  return std::nullopt;
+}
+
+std::string dtype_names() {
+  std::string names;
+  for (const auto& d : kDTypes) names += fmt::format("{}\"{}\"", names.empty() ? "" : ", ", d.name);
+  return names;
+}
+
+// One tensor entry of the header, every field checked on its own so the message names it.
+// `fail(why)` throws; `data_size` is the size of the data section.
+template <typename Fail>
+TensorView parse_tensor_entry(const std::string& name, const json& entry, std::size_t data_size, Fail&& fail,
+                              std::pair<std::uint64_t, std::uint64_t>& range) {
+  const std::string who = fmt::format("tensor '{}'", name);
+  if (!entry.is_object())
+    fail(fmt::format("{}: must be an object {{\"dtype\", \"shape\", \"data_offsets\"}}, got {}", who, describe(entry)));
+  for (const char* key : {"dtype", "shape", "data_offsets"})
+    if (!entry.contains(key)) fail(fmt::format("{}: no \"{}\" field (each tensor has dtype, shape and data_offsets)", who, key));
+
+  TensorView view;
+  const json& dtype = entry.at("dtype");
+  if (!dtype.is_string())
+    fail(fmt::format("{}: dtype must be a string such as \"F32\", got {}", who, describe(dtype)));
+  const std::string dtype_name = dtype.get<std::string>();
+  const auto found = std::find_if(std::begin(kDTypes), std::end(kDTypes),
+                                  [&](const DTypeName& d) { return dtype_name == d.name; });
+  if (found == std::end(kDTypes))
+    fail(fmt::format("{}: unsupported dtype {} (supported: {})", who, dtype_name.substr(0, 40), dtype_names()));
+  view.dtype = found->dtype;
+
+  const json& shape = entry.at("shape");
+  if (!shape.is_array()) fail(fmt::format("{}: shape must be a list of non-negative integers, got {}", who, describe(shape)));
+  // Element count in 64 bits without overflow: a shape whose product passes 2^62 cannot fit any file.
+  constexpr std::uint64_t kMaxElements = std::uint64_t{1} << 62;
+  std::uint64_t numel = 1;
+  for (std::size_t i = 0; i < shape.size(); ++i) {
+    const auto dim = count_of(shape[i]);
+    if (!dim) fail(fmt::format("{}: shape[{}] must be a non-negative integer, got {}", who, i, describe(shape[i])));
+    if (*dim > kMaxElements) fail(fmt::format("{}: shape[{}] = {} is larger than any file", who, i, *dim));
+    view.shape.push_back(static_cast<std::int64_t>(*dim));
+    if (numel != 0 && *dim > kMaxElements / numel)
+      fail(fmt::format("{}: shape {} has more elements than any file holds", who, short_dump(shape)));
+    numel *= *dim;
+  }
+
+  const json& offsets = entry.at("data_offsets");
+  if (!offsets.is_array() || offsets.size() != 2)
+    fail(fmt::format("{}: data_offsets must be a list of two integers [begin, end], got {}", who, describe(offsets)));
+  std::uint64_t bounds[2] = {0, 0};
+  for (std::size_t i = 0; i < 2; ++i) {
+    const auto v = count_of(offsets[i]);
+    if (!v) fail(fmt::format("{}: data_offsets[{}] must be a non-negative integer, got {}", who, i, describe(offsets[i])));
+    bounds[i] = *v;
+  }
+  const auto [begin, end] = bounds;
+  if (begin > end) fail(fmt::format("{}: data_offsets [{}, {}] end before they begin", who, begin, end));
+  if (end > data_size)
+    fail(fmt::format("{}: data_offsets [{}, {}) fall outside the {}-byte data section", who, begin, end, data_size));
+  view.nbytes = static_cast<std::size_t>(end - begin);
+  if (view.nbytes != numel * found->size)
+    fail(fmt::format("{}: data_offsets [{}, {}) hold {} bytes but {} × shape needs {}", who, begin, end, view.nbytes,
+                     dtype_name, numel * found->size));
+  range = {begin, end};
+  return view;
+}
+
+}  // namespace
+
 SafetensorsFile SafetensorsFile::open(const fs::path& path) {
   auto bad = [&](const std::string& why) {
     return IoError(fmt::format("{}: not a valid safetensors file: {}", path.string(), why));
   };
+  const auto fail = [&](const std::string& why) { throw bad(why); };
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) throw IoError(fmt::format("cannot open {}: {}", path.string(), errno_text()));
   struct stat st {};
-  ::fstat(fd, &st);
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    throw IoError(fmt::format("cannot read {}: not a regular file", path.string()));
+  }
   const auto size = static_cast<std::size_t>(st.st_size);
   if (size < 8) {
     ::close(fd);
@@ -227,58 +321,56 @@ SafetensorsFile SafetensorsFile::open(const fs::path& path) {
   const auto* bytes = static_cast<const std::byte*>(map);
   std::uint64_t header_len = 0;
   std::memcpy(&header_len, bytes, 8);  // little-endian, as is every machine sentbench runs on
-  if (header_len > size - 8) throw bad(fmt::format("header length {} exceeds the file size {}", header_len, size));
+  if (header_len > size - 8)
+    throw bad(fmt::format("header length {} exceeds the file size {} (truncated file, or not safetensors)", header_len,
+                          size));
   const std::string_view header(reinterpret_cast<const char*>(bytes + 8), header_len);
-  nlohmann::json json;
+  json root;
   try {
-    json = nlohmann::json::parse(header);
-  } catch (const std::exception& e) {
-    throw bad(std::string("header is not JSON: ") + e.what());
+    root = json::parse(header);
+  } catch (const json::exception& e) {
+    std::string why = e.what();
+    if (const auto close = why.find("] "); why.rfind("[json.exception", 0) == 0 && close != std::string::npos)
+      why.erase(0, close + 2);
+    throw bad("header is not JSON: " + why);
   }
-  if (!json.is_object()) throw bad("header is not a JSON object");
+  if (!root.is_object())
+    throw bad(fmt::format("header must be a JSON object of tensors, got {}", describe(root)));
   const std::byte* data = bytes + 8 + header_len;
   const std::size_t data_size = size - 8 - header_len;
-  std::vector<std::pair<std::size_t, std::size_t>> ranges;
-  for (auto it = json.begin(); it != json.end(); ++it) {
-    if (it.key() == "__metadata__") {
-      for (auto m = it->begin(); m != it->end(); ++m) {
-        file.metadata_[m.key()] = m->is_string() ? m->get<std::string>() : m->dump();
+  // Each range with its tensor, to name both sides of an overlap.
+  std::vector<std::tuple<std::uint64_t, std::uint64_t, std::string>> ranges;
+  try {
+    for (auto it = root.begin(); it != root.end(); ++it) {
+      if (it.key() == "__metadata__") {
+        if (!it->is_object())
+          fail(fmt::format("__metadata__ must be an object of strings, got {}", describe(*it)));
+        for (auto m = it->begin(); m != it->end(); ++m) {
+          if (!m->is_string())
+            fail(fmt::format("__metadata__ '{}' must be a string, got {}", m.key(), describe(*m)));
+          file.metadata_[m.key()] = m->get<std::string>();
+        }
+        continue;
       }
-      continue;
+      std::pair<std::uint64_t, std::uint64_t> range;
+      TensorView view = parse_tensor_entry(it.key(), *it, data_size, fail, range);
+      view.data = data + range.first;
+      ranges.emplace_back(range.first, range.second, it.key());
+      file.tensors_.emplace(it.key(), std::move(view));
     }
-    const auto& entry = *it;
-    if (!entry.is_object() || !entry.contains("dtype") || !entry.contains("shape") || !entry.contains("data_offsets")) {
-      throw bad(fmt::format("tensor '{}' lacks dtype, shape or data_offsets", it.key()));
-    }
-    TensorView view;
-    const std::string dtype = entry["dtype"].get<std::string>();
-    const auto found = std::find_if(std::begin(kDTypes), std::end(kDTypes),
-                                    [&](const DTypeName& d) { return dtype == d.name; });
-    if (found == std::end(kDTypes)) throw bad(fmt::format("tensor '{}' has unsupported dtype {}", it.key(), dtype));
-    view.dtype = found->dtype;
-    for (const auto& d : entry["shape"]) {
-      if (!d.is_number_integer() || d.get<std::int64_t>() < 0) throw bad(fmt::format("tensor '{}' has a bad shape", it.key()));
-      view.shape.push_back(d.get<std::int64_t>());
-    }
-    const auto& off = entry["data_offsets"];
-    if (!off.is_array() || off.size() != 2) throw bad(fmt::format("tensor '{}' has bad data_offsets", it.key()));
-    const auto begin = off[0].get<std::uint64_t>();
-    const auto end = off[1].get<std::uint64_t>();
-    if (begin > end || end > data_size) {
-      throw bad(fmt::format("tensor '{}' offsets [{}, {}) fall outside the {}-byte data section", it.key(), begin, end, data_size));
-    }
-    view.nbytes = end - begin;
-    if (view.nbytes != static_cast<std::size_t>(view.numel()) * found->size) {
-      throw bad(fmt::format("tensor '{}' has {} bytes but {} × shape needs {}", it.key(), view.nbytes, dtype,
-                            view.numel() * found->size));
-    }
-    view.data = data + begin;
-    ranges.emplace_back(begin, end);
-    file.tensors_.emplace(it.key(), std::move(view));
+  } catch (const json::exception& e) {
+    // Every field is checked before it is read, so this is a gap in the checks; still name the file.
+    throw bad(std::string("malformed header: ") + e.what());
   }
+  // Empty tensors hold no bytes, so they overlap nothing wherever their offsets point.
+  ranges.erase(std::remove_if(ranges.begin(), ranges.end(), [](const auto& r) { return std::get<0>(r) == std::get<1>(r); }),
+               ranges.end());
   std::sort(ranges.begin(), ranges.end());
   for (std::size_t i = 1; i < ranges.size(); ++i) {
-    if (ranges[i].first < ranges[i - 1].second) throw bad("two tensors overlap in the data section");
+    const auto& [b0, e0, n0] = ranges[i - 1];
+    const auto& [b1, e1, n1] = ranges[i];
+    if (b1 < e0)
+      throw bad(fmt::format("tensors '{}' [{}, {}) and '{}' [{}, {}) overlap in the data section", n0, b0, e0, n1, b1, e1));
   }
   return file;
 }

@@ -133,5 +133,109 @@ TEST(Safetensors, RejectsMalformedFiles) {
   expect_invalid(tmp / "short.safetensors", "shorter");
 }
 
+// Each malformed header names the file and the tensor or field, in sentbench's IoError (never a raw
+// nlohmann exception).
+struct HeaderCase {
+  const char* name;    // file stem
+  std::string header;  // the JSON header
+  std::size_t data_bytes;
+  std::vector<std::string> fragments;  // all must appear in the message
+};
+
+void expect_header_rejected(const HeaderCase& c) {
+  TempDir tmp;
+  const fs::path path = tmp / (std::string(c.name) + ".safetensors");
+  write_raw(path, c.header, c.data_bytes);
+  for (const auto& fragment : c.fragments) expect_invalid(path, fragment);
+}
+
+constexpr const char* kOk = R"("ok":{"dtype":"F32","shape":[1],"data_offsets":[0,4]})";
+
+TEST(SafetensorsHeader, DtypeNullNamesTensorAndField) {
+  expect_header_rejected({"dtype_null", R"({"w":{"dtype":null,"shape":[1],"data_offsets":[0,4]}})", 4,
+                          {"tensor 'w'", "dtype must be a string such as \"F32\", got null"}});
+}
+
+TEST(SafetensorsHeader, DtypeNumberNamesTensorAndField) {
+  expect_header_rejected({"dtype_number", R"({"w":{"dtype":7,"shape":[1],"data_offsets":[0,4]}})", 4,
+                          {"tensor 'w'", "dtype must be a string", "got number 7"}});
+}
+
+TEST(SafetensorsHeader, MissingFieldIsNamed) {
+  expect_header_rejected({"no_shape", R"({"w":{"dtype":"F32","data_offsets":[0,4]}})", 4,
+                          {"tensor 'w'", "no \"shape\" field"}});
+}
+
+TEST(SafetensorsHeader, TensorEntryNotAnObject) {
+  expect_header_rejected({"entry_string", R"({"w":"F32"})", 0, {"tensor 'w'", "must be an object", "got string"}});
+}
+
+TEST(SafetensorsHeader, ShapeNotAList) {
+  expect_header_rejected({"shape_string", R"({"w":{"dtype":"F32","shape":"4","data_offsets":[0,16]}})", 16,
+                          {"tensor 'w'", "shape must be a list of non-negative integers, got string"}});
+  // null used to read as a scalar shape []
+  expect_header_rejected({"shape_null", R"({"w":{"dtype":"F32","shape":null,"data_offsets":[0,4]}})", 4,
+                          {"tensor 'w'", "shape must be a list", "got null"}});
+}
+
+TEST(SafetensorsHeader, ShapeNegativeOrFractionalEntry) {
+  expect_header_rejected({"shape_negative", R"({"w":{"dtype":"F32","shape":[2,-1],"data_offsets":[0,4]}})", 4,
+                          {"tensor 'w'", "shape[1] must be a non-negative integer, got number -1"}});
+  expect_header_rejected({"shape_fraction", R"({"w":{"dtype":"F32","shape":[1.5],"data_offsets":[0,4]}})", 4,
+                          {"tensor 'w'", "shape[0] must be a non-negative integer, got number 1.5"}});
+}
+
+TEST(SafetensorsHeader, ShapeWhoseSizeOverflowsIsRefused) {
+  expect_header_rejected({"shape_huge",
+                          R"({"w":{"dtype":"F32","shape":[4294967296,4294967296,4294967296],"data_offsets":[0,0]}})", 0,
+                          {"tensor 'w'", "more elements than any file holds"}});
+}
+
+TEST(SafetensorsHeader, OffsetsNotTwoIntegers) {
+  expect_header_rejected({"offsets_string", R"({"w":{"dtype":"F32","shape":[1],"data_offsets":"0,4"}})", 4,
+                          {"tensor 'w'", "data_offsets must be a list of two integers"}});
+  expect_header_rejected({"offsets_negative", R"({"w":{"dtype":"F32","shape":[1],"data_offsets":[-4,0]}})", 4,
+                          {"tensor 'w'", "data_offsets[0] must be a non-negative integer, got number -4"}});
+  // 0.5 used to read as 0
+  expect_header_rejected({"offsets_fraction", R"({"w":{"dtype":"F32","shape":[1],"data_offsets":[0.5,4]}})", 4,
+                          {"tensor 'w'", "data_offsets[0] must be a non-negative integer, got number 0.5"}});
+  expect_header_rejected({"offsets_reversed", R"({"w":{"dtype":"F32","shape":[0],"data_offsets":[4,0]}})", 4,
+                          {"tensor 'w'", "end before they begin"}});
+}
+
+TEST(SafetensorsHeader, OffsetsOutOfRangeOrWrongSizeNameTheTensor) {
+  expect_header_rejected({"offsets_outside", R"({"w":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}})", 8,
+                          {"tensor 'w'", "data_offsets [0, 16) fall outside the 8-byte data section"}});
+  expect_header_rejected({"offsets_size", R"({"w":{"dtype":"F32","shape":[3],"data_offsets":[0,16]}})", 16,
+                          {"tensor 'w'", "hold 16 bytes but F32 × shape needs 12"}});
+}
+
+TEST(SafetensorsHeader, OverlapNamesBothTensors) {
+  expect_header_rejected(
+      {"overlap_named",
+       R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})",
+       12, {"tensors 'a' [0, 8) and 'b' [4, 12) overlap"}});
+}
+
+TEST(SafetensorsHeader, HeaderNotAnObject) {
+  expect_header_rejected({"header_array", R"([1, 2])", 0, {"header must be a JSON object of tensors, got array"}});
+}
+
+TEST(SafetensorsHeader, MetadataMustBeAnObjectOfStrings) {
+  expect_header_rejected({"metadata_string", std::string("{\"__metadata__\":\"pt\",") + kOk + "}", 4,
+                          {"__metadata__ must be an object of strings, got string"}});
+  expect_header_rejected({"metadata_number", std::string("{\"__metadata__\":{\"format\":1},") + kOk + "}", 4,
+                          {"__metadata__ 'format' must be a string, got number 1"}});
+}
+
+TEST(SafetensorsHeader, EmptyTensorsOverlapNothing) {
+  TempDir tmp;
+  write_raw(tmp / "empty.safetensors",
+            R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"e":{"dtype":"F32","shape":[0],"data_offsets":[4,4]}})",
+            8);
+  const SafetensorsFile file = SafetensorsFile::open(tmp / "empty.safetensors");
+  EXPECT_EQ(file.at("e").nbytes, 0u);
+}
+
 }  // namespace
 }  // namespace sentbench
