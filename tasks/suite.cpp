@@ -62,6 +62,15 @@ std::vector<TaskResult> run_suite(const Config& recipe, Encoder& encoder, const 
   std::vector<TaskResult> results;
   for (const Config& table : recipe.tables("eval")) {
     const std::string name = table.get_string("name", table.get_string("type"));
+    if (options.stop_requested && options.stop_requested()) {
+      TaskResult skipped;
+      skipped.name = name;
+      skipped.type = table.get_string("type");
+      skipped.dataset = table.contains("path") ? table.get_path("path").string() : "";
+      skipped.notes["skipped"] = "not run: the run was interrupted";
+      results.push_back(std::move(skipped));
+      continue;
+    }
     if (table.get_bool("optional", false) && table.contains("path") && !fs::exists(table.get_path("path"))) {
       log::warn("skipping optional task {}: {} does not exist", name, table.get_path("path").string());
       TaskResult skipped;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <iosfwd>
 #include <string>
 #include <vector>
@@ -20,6 +21,9 @@ struct SuiteOptions {
   std::filesystem::path cache_dir;   // empty: the default cache folder
   EncodeOptions encode;
   std::uint64_t seed = 42;
+  // Polled before each task: once true, the remaining tasks are recorded as skipped (interrupted) and
+  // the finished ones returned.
+  std::function<bool()> stop_requested;
 };
 
 // Scores `encoder` on each [[eval]] table of `recipe`, with the baselines each table asks for.

@@ -3,6 +3,7 @@
 
 #include "commands.hpp"
 #include "runner.hpp"
+#include "sentbench/errors.hpp"
 
 namespace sentbench::cli {
 namespace {
@@ -29,7 +30,14 @@ void add_one(CLI::App& app, Action& action, const char* name, const char* help, 
     cmd->add_flag("--allow-world-size-change", options->allow_world_size_change,
                   "with --resume: accept a checkpoint written at another number of ranks (per-rank shards and "
                   "random streams change)");
-    cmd->add_flag("--resume", options->resume, "continue from the last complete checkpoint in the run folder");
+    cmd->add_flag("--resume", options->resume,
+                  "continue the run in the run folder from its last complete checkpoint; refused when the recipe's "
+                  "[encoder], [train] or seed differ from the run's (run_identity.json lists them)");
+    cmd->add_flag("--force-resume", options->force_resume,
+                  "with --resume: continue although the training settings changed (the differences are logged)");
+    cmd->add_flag("--overwrite", options->overwrite,
+                  "start afresh in a run folder that holds another run's checkpoints, moving that run's files into "
+                  "<folder>/superseded-<time>/ (without it such a folder is refused)");
     cmd->add_flag("--dry-run", options->dry_run,
                   "print parameters, tokens and FLOPs per step, memory and time estimates; do not train");
   }
@@ -48,6 +56,10 @@ void add_one(CLI::App& app, Action& action, const char* name, const char* help, 
       return;
     }
     action = [options, output, model] {
+      if (options->force_resume && !options->resume) throw UsageError("--force-resume goes with --resume");
+      if (options->overwrite && options->resume) {
+        throw UsageError("--overwrite starts a new run and --resume continues one: pass one of them");
+      }
       if (!output->empty()) options->output = *output;
       if (!model->empty()) options->model = *model;
       run_recipe(*options);

@@ -12,6 +12,9 @@ UsageError::~UsageError() = default;
 DataError::~DataError() = default;
 IoError::~IoError() = default;
 
+Interrupted::Interrupted(int signal, const std::string& message) : Error(message), signal_(signal) {}
+Interrupted::~Interrupted() = default;
+
 PluginError::PluginError(std::string plugin, const std::string& message)
     : Error("plugin '" + plugin + "': " + message), plugin_(std::move(plugin)) {}
 PluginError::~PluginError() = default;

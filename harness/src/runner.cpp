@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <csignal>
+#include <optional>
 #include <algorithm>
 #include <cmath>
 #include <tuple>
@@ -19,6 +20,8 @@
 #include "sentbench/io.hpp"
 #include "sentbench/log.hpp"
 #include "report.hpp"
+#include "run_folder.hpp"
+#include "stop_signals.hpp"
 #include "suite.hpp"
 #include "system_info.hpp"
 
@@ -26,10 +29,6 @@ namespace fs = std::filesystem;
 
 namespace sentbench {
 namespace {
-
-// Set by SIGINT/SIGTERM; a recipe polls it through TrainContext::stop_requested.
-volatile std::sig_atomic_t g_stop = 0;
-extern "C" void on_stop_signal(int) { g_stop = 1; }
 
 // Short, fixed texts that prove the encoder runs end to end and give a first throughput figure.
 const std::vector<std::string> kProbeTexts = {
@@ -103,6 +102,9 @@ fs::path run_recipe(const RunOptions& options) {
     overrides.push_back("encoder.model=\"" + fs::absolute(*options.model).string() + "\"");
   }
   LoadedRecipe loaded = load_and_check(options.recipe, overrides);
+  // One handler for the whole command: Ctrl-C / SIGTERM stop training at the next step (with a
+  // checkpoint) and evaluation at the next task (keeping the finished ones); a second signal exits.
+  install_stop_handlers();
   const Config& recipe = loaded.recipe;
   const Config run = recipe.table_or_empty("run");
   const fs::path dir = run_dir_for(recipe, options.output);
@@ -137,8 +139,15 @@ fs::path run_recipe(const RunOptions& options) {
     log::info("rank {} of {}: joining through {}:{}", dist.rank, dist.world_size, dist.master_addr, dist.master_port);
     group = init_process_group(dist, dist_options);
   }
+  // Rank 0 owns the run folder for the whole command: the lock is held until run_recipe returns.
+  std::optional<RunFolder> folder;
   if (main_rank) {
-    fs::create_directories(dir);
+    RunFolderOptions folder_options;
+    folder_options.trains = trains && !options.dry_run;
+    folder_options.resume = options.resume;
+    folder_options.overwrite = options.overwrite;
+    folder_options.force_resume = options.force_resume;
+    folder.emplace(RunFolder::open(dir, recipe, folder_options));
     write_file_atomic(dir / "recipe.toml", recipe.to_toml());
   }
 
@@ -182,9 +191,9 @@ fs::path run_recipe(const RunOptions& options) {
     context.rank = group->rank();
     context.world_size = group->world_size();
     context.allow_world_size_change = options.allow_world_size_change;
-    std::signal(SIGINT, on_stop_signal);
-    std::signal(SIGTERM, on_stop_signal);
-    context.stop_requested = [] { return g_stop != 0; };
+    // Other ranks resume the run rank 0 checked (the id is already on disk when they resume).
+    context.run_id = folder ? folder->run_id() : options.resume ? recorded_run_id(dir) : "";
+    context.stop_requested = [] { return stop_signal() != 0; };
     // One JSON line per step. On resume, lines from steps after the checkpoint (logged before the crash)
     // are dropped when the recipe logs its first step again, so the log reads as one uninterrupted run.
     const fs::path log_path = dir / "train_log.jsonl";
@@ -213,6 +222,14 @@ fs::path run_recipe(const RunOptions& options) {
       trainer->train(*encoder, context);
     } catch (const DistributedError&) {
       throw;
+    } catch (const Interrupted&) {
+      throw;
+    } catch (const Error& e) {
+      if (const int sig = stop_signal()) {
+        throw Interrupted(sig, fmt::format("{}; continue with --resume", e.what()));
+      }
+      group->report_failure(e.what());
+      throw;
     } catch (const std::exception& e) {
       group->report_failure(e.what());  // the other ranks name this one and its reason
       throw;
@@ -227,6 +244,8 @@ fs::path run_recipe(const RunOptions& options) {
     summary["train"] = {{"seconds", seconds}, {"model_dir", (dir / "model").string()},
                         {"world_size", group->world_size()}};
     log::info("trained in {:.1f}s; model saved to {}", seconds, (dir / "model").string());
+    throw_if_stopped(fmt::format("training finished and the model is saved in {}; evaluate it with `sentbench eval "
+                                 "RECIPE --model {}`", (dir / "model").string(), (dir / "model").string()));
   }
 
   // Probe: a handful of texts through encode(), checked for shape and finite values.
@@ -254,6 +273,7 @@ fs::path run_recipe(const RunOptions& options) {
     suite.details = options.details;
     suite.use_cache = options.use_cache;
     suite.seed = seed;
+    suite.stop_requested = [] { return stop_signal() != 0; };
     const auto results = run_suite(recipe, *encoder, suite);
     write_file_atomic(dir / "results.json", results_json(results));
     std::ostringstream table;
@@ -263,6 +283,8 @@ fs::path run_recipe(const RunOptions& options) {
   }
   write_file_atomic(dir / "run.json", summary.dump(2) + "\n");
   log::info("wrote {}", (dir / "run.json").string());
+  throw_if_stopped(fmt::format("{} keeps the tasks that finished; `sentbench report {}` writes the reports",
+                               (dir / "results.json").string(), dir.string()));
   // Reports from everything the run folder now holds ([report].formats; default json, md, html).
   const Config report = recipe.table_or_empty("report");
   const std::vector<std::string> formats =

@@ -24,6 +24,8 @@ struct RunOptions {
   bool use_cache = true;                    // embedding cache (--no-cache bypasses it)
   std::optional<std::filesystem::path> model;  // --model DIR: evaluate this folder with the recipe's tasks
   bool allow_world_size_change = false;     // --resume from a checkpoint written at another world size
+  bool overwrite = false;                   // a fresh run moves another run's files aside instead of refusing
+  bool force_resume = false;                // --resume although the training settings changed
 };
 
 // Loads the recipe with overrides, builds the plugin host from the default folders plus the recipe's

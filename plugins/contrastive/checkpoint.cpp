@@ -111,7 +111,9 @@ fs::path save_checkpoint(const fs::path& root, Encoder& encoder, torch::optim::A
       rng = gen.get_state();
     }
     write_tensors(tmp / "rng.safetensors", {{"cpu", rng}});
-    write_file_atomic(tmp / "state.json", json{{"step", meta.step}, {"state", json::parse(meta.state_json)}}.dump(2) + "\n");
+    json state = {{"step", meta.step}, {"state", json::parse(meta.state_json)}};
+    if (!meta.run_id.empty()) state["run_id"] = meta.run_id;
+    write_file_atomic(tmp / "state.json", state.dump(2) + "\n");
     encoder.save(tmp / "model");
     json files = json::object();
     for (const auto& entry : fs::recursive_directory_iterator(tmp)) {
@@ -119,17 +121,41 @@ fs::path save_checkpoint(const fs::path& root, Encoder& encoder, torch::optim::A
     }
     write_file_atomic(tmp / kManifest, json{{"step", meta.step}, {"files", files}}.dump(2) + "\n");
   });
-  const auto all = checkpoints_by_step(root);
-  for (std::size_t i = 0; keep > 0 && i + static_cast<std::size_t>(keep) < all.size(); ++i) fs::remove_all(all[i]);
+  // Prune this run's checkpoints only: a folder may still hold another run's (moved aside by the harness
+  // unless the user insisted), and those are not ours to delete.
+  std::vector<fs::path> own;
+  for (const fs::path& c : checkpoints_by_step(root)) {
+    if (checkpoint_run_id(c) == meta.run_id) own.push_back(c);
+  }
+  for (std::size_t i = 0; keep > 0 && i + static_cast<std::size_t>(keep) < own.size(); ++i) fs::remove_all(own[i]);
   return dir;
 }
 
-std::optional<fs::path> latest_checkpoint(const fs::path& root) {
+std::string checkpoint_run_id(const fs::path& dir) {
+  std::error_code ec;
+  if (!fs::exists(dir / "state.json", ec)) return "";
+  try {
+    const json state = json::parse(read_file(dir / "state.json"));
+    return state.is_object() ? state.value("run_id", "") : "";
+  } catch (const std::exception&) {
+    return "";
+  }
+}
+
+std::optional<fs::path> latest_checkpoint(const fs::path& root, const std::string& run_id) {
   auto all = checkpoints_by_step(root);
   for (auto it = all.rbegin(); it != all.rend(); ++it) {
     std::string why;
-    if (verify(*it, why)) return *it;
-    log::warn("skipping checkpoint {}: {}", it->string(), why);
+    if (!verify(*it, why)) {
+      log::warn("skipping checkpoint {}: {}", it->string(), why);
+      continue;
+    }
+    const std::string owner = checkpoint_run_id(*it);
+    if (!run_id.empty() && !owner.empty() && owner != run_id) {
+      log::warn("skipping checkpoint {}: written by run {}, not this run ({})", it->string(), owner, run_id);
+      continue;
+    }
+    return *it;
   }
   return std::nullopt;
 }
@@ -167,7 +193,7 @@ CheckpointMeta load_checkpoint(const fs::path& dir, Encoder& encoder, torch::opt
     gen.set_state(read_tensor(rng, "cpu"));
   }
   const json state = json::parse(read_file(dir / "state.json"));
-  return CheckpointMeta{state["step"].get<std::int64_t>(), state["state"].dump()};
+  return CheckpointMeta{state["step"].get<std::int64_t>(), state["state"].dump(), state.value("run_id", "")};
 }
 
 }  // namespace sentbench::contrastive

@@ -19,17 +19,23 @@ namespace sentbench::contrastive {
 struct CheckpointMeta {
   std::int64_t step = 0;
   std::string state_json;
+  std::string run_id;  // the run that wrote it (TrainContext::run_id); "" = not recorded
 };
 
 // Writes <root>/step-NNNNNNNN: params.safetensors (encoder parameters in order), optimizer.safetensors
 // (AdamW moments and steps), rng.safetensors (CPU generator), state.json, model/ (the encoder's own
-// folder, for users) and manifest.json; then deletes all but the newest `keep` checkpoints.
+// folder, for users) and manifest.json; then deletes all but the newest `keep` checkpoints of the same
+// run (meta.run_id): another run's checkpoints are never touched.
 std::filesystem::path save_checkpoint(const std::filesystem::path& root, Encoder& encoder,
                                       torch::optim::AdamW& optimizer, const CheckpointMeta& meta, int keep);
 
-// The newest checkpoint under root whose manifest verifies; incomplete or corrupt ones are skipped with
-// a warning. nullopt when there is none.
-std::optional<std::filesystem::path> latest_checkpoint(const std::filesystem::path& root);
+// The newest checkpoint under root whose manifest verifies and that belongs to run_id (or records no run,
+// written before run ids existed; any run when run_id is ""); others are skipped with a warning. nullopt
+// when there is none.
+std::optional<std::filesystem::path> latest_checkpoint(const std::filesystem::path& root, const std::string& run_id = "");
+
+// The run id a checkpoint's state.json records ("" when none or unreadable).
+std::string checkpoint_run_id(const std::filesystem::path& dir);
 
 // Restores parameters, optimizer state and generator state; returns the meta.
 CheckpointMeta load_checkpoint(const std::filesystem::path& dir, Encoder& encoder, torch::optim::AdamW& optimizer);

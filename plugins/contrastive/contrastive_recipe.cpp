@@ -281,7 +281,7 @@ void ContrastiveRecipe::train(Encoder& encoder, TrainContext& context) {
 
   std::int64_t step = 0;
   if (context.resume) {
-    if (auto latest = latest_checkpoint(checkpoints)) {
+    if (auto latest = latest_checkpoint(checkpoints, context.run_id)) {
       const CheckpointMeta meta = load_checkpoint(*latest, encoder, *optimizer);
       const json state = json::parse(meta.state_json);
       const int written_by = state.value("world_size", 1);
@@ -315,11 +315,26 @@ void ContrastiveRecipe::train(Encoder& encoder, TrainContext& context) {
   progress.set(step);
   encoder.train(true);
   MixState last_state = mixer.state();
+  std::int64_t last_saved = step;  // the newest checkpoint's step (the resumed one, or 0: none)
   for (++step; step <= s.steps; ++step) {
     const auto start = std::chrono::steady_clock::now();
     group.set_step(step);
     if (world > 1) torch::manual_seed(step_seed(context.seed, group.rank(), step));
-    ReadyBatch ready = prefetcher.next();
+    ReadyBatch ready;
+    try {
+      ready = prefetcher.next();
+    } catch (const Error& e) {
+      // Bad data deep in a file (a truncated .gz, a malformed line) ends the run like a signal: with a
+      // checkpoint of the last finished step first, so the run resumes from there once the data is fixed.
+      if (group.is_main() && step - 1 > last_saved) {
+        const json state = {{"data", mix_state_json(last_state)}, {"world_size", world}};
+        save_checkpoint(checkpoints, encoder, *optimizer, CheckpointMeta{step - 1, state.dump(), context.run_id},
+                        static_cast<int>(s.keep_checkpoints));
+        log::warn("data error before step {}: wrote the checkpoint of step {}; fix the data, then `--resume`", step,
+                  step - 1);
+      }
+      throw;
+    }
     const double lr = learning_rate(s, step);
     for (auto& group : optimizer->param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
     optimizer->zero_grad();
@@ -376,8 +391,9 @@ void ContrastiveRecipe::train(Encoder& encoder, TrainContext& context) {
     }
     if (group.is_main() && ((s.checkpoint_every > 0 && step % s.checkpoint_every == 0) || step == s.steps || stop)) {
       const json state = {{"data", mix_state_json(last_state)}, {"world_size", world}};
-      save_checkpoint(checkpoints, encoder, *optimizer, CheckpointMeta{step, state.dump()},
+      save_checkpoint(checkpoints, encoder, *optimizer, CheckpointMeta{step, state.dump(), context.run_id},
                       static_cast<int>(s.keep_checkpoints));
+      last_saved = step;
     }
     if (stop) {
       log::warn("stopping at step {} as asked; `--resume` continues from here", step);

@@ -14,6 +14,7 @@
 #include "losses.hpp"
 #include "roberta_encoder.hpp"
 #include "sentbench/errors.hpp"
+#include "sentbench/io.hpp"
 #include "sentbench/log.hpp"
 #include "test_util.hpp"
 
@@ -169,7 +170,8 @@ TEST(GradCache, ReplaysDropoutMasksExactly) {
 
 // Runs the recipe for `steps` total, stopping after `stop_at` steps (0: never), collecting losses.
 std::map<std::int64_t, double> run_recipe(const fs::path& out, const fs::path& tok_dir, const fs::path& pairs,
-                                          std::int64_t steps, std::int64_t stop_at, bool resume) {
+                                          std::int64_t steps, std::int64_t stop_at, bool resume,
+                                          const std::string& run_id = "") {
   at::set_num_threads(1);
   torch::manual_seed(resume ? 999 : 7);  // a resumed run must not depend on the process's generator
   auto encoder = tiny_encoder(tok_dir, 0.1);
@@ -181,6 +183,7 @@ std::map<std::int64_t, double> run_recipe(const fs::path& out, const fs::path& t
   context.output_dir = out;
   context.seed = 11;
   context.resume = resume;
+  context.run_id = run_id;
   std::map<std::int64_t, double> losses;
   std::int64_t last = 0;
   context.log_metrics = [&](std::int64_t step, const MetricRow& row, const TagRow&) {
@@ -225,6 +228,66 @@ TEST(Resume, CorruptCheckpointIsSkipped) {
   // Corrupt the only checkpoint: resume starts over instead of loading garbage.
   std::ofstream(tmp / "a/checkpoints/step-00000004/params.safetensors", std::ios::app) << "x";
   EXPECT_FALSE(latest_checkpoint(tmp / "a/checkpoints").has_value());
+  log::set_level(log::Level::kInfo);
+}
+
+TEST(Resume, DataErrorDeepInTheDataWritesACheckpointFirst) {
+  log::set_level(log::Level::kError);
+  TempDir tmp;
+  fs::create_directories(tmp / "tok");
+  // The pairs gzipped, then cut: the stream fails a few batches in, as a truncated download would.
+  const std::string text = read_file(write_pairs(tmp.path()));
+  const fs::path gz = tmp / "pairs.jsonl.gz";
+  gzFile f = gzopen(gz.c_str(), "wb");
+  gzwrite(f, text.data(), static_cast<unsigned>(text.size()));
+  gzclose(f);
+  fs::resize_file(gz, fs::file_size(gz) / 2);
+  at::set_num_threads(1);
+  auto encoder = tiny_encoder(tmp / "tok", 0.1);
+  ContrastiveRecipe recipe(Config::parse("[train]\nplugin='contrastive'\ndata='" + gz.string() +
+                                         "'\nsteps=1000\nbatch_size=8\nshuffle_buffer=1\ncheckpoint_every=500\n")
+                               .table("train"));
+  TrainContext context;
+  context.output_dir = tmp / "run";
+  context.run_id = "run-a";
+  std::int64_t last = 0;
+  context.log_metrics = [&](std::int64_t step, const MetricRow&, const TagRow&) { last = step; };
+  EXPECT_THROW(recipe.train(*encoder, context), Error);
+  ASSERT_GT(last, 0) << "some steps ran before the cut";
+  // Before: no checkpoint (the first one was due at step 500). Now: the last finished step's.
+  const auto latest = latest_checkpoint(tmp / "run/checkpoints", "run-a");
+  ASSERT_TRUE(latest.has_value());
+  EXPECT_EQ(latest->filename().string(), fmt::format("step-{:08d}", last));
+  EXPECT_EQ(checkpoint_run_id(*latest), "run-a");
+  log::set_level(log::Level::kInfo);
+}
+
+TEST(Resume, PruningKeepsAnotherRunsCheckpoints) {
+  log::set_level(log::Level::kError);
+  TempDir tmp;
+  fs::create_directories(tmp / "tok");
+  const fs::path pairs = write_pairs(tmp.path());
+  // Another run's checkpoint (step 5) sits in the folder. This run (3 steps, keeping 1) neither resumes from
+  // it nor deletes it, and keeps its own newest although the other's is newer. Before, pruning by step
+  // deleted this run's step 3 right after writing it, and --resume continued the other run.
+  run_recipe(tmp / "a", tmp / "tok", pairs, 5, 0, false, "run-a");
+  ASSERT_TRUE(fs::exists(tmp / "a/checkpoints/step-00000005"));
+  auto encoder = tiny_encoder(tmp / "tok", 0.1);
+  ContrastiveRecipe recipe(Config::parse("[train]\nplugin='contrastive'\ndata='" + pairs.string() +
+                                         "'\nsteps=3\nbatch_size=8\ncheckpoint_every=1\nkeep_checkpoints=1\n")
+                               .table("train"));
+  TrainContext context;
+  context.output_dir = tmp / "a";
+  context.run_id = "run-b";
+  context.resume = true;
+  std::vector<std::int64_t> steps;
+  context.log_metrics = [&](std::int64_t step, const MetricRow&, const TagRow&) { steps.push_back(step); };
+  recipe.train(*encoder, context);
+  EXPECT_EQ(steps, (std::vector<std::int64_t>{1, 2, 3}));
+  EXPECT_TRUE(fs::exists(tmp / "a/checkpoints/step-00000005")) << "the other run's checkpoint";
+  EXPECT_FALSE(fs::exists(tmp / "a/checkpoints/step-00000002")) << "pruned: this run's, not its newest";
+  EXPECT_TRUE(fs::exists(tmp / "a/checkpoints/step-00000003"));
+  EXPECT_EQ(checkpoint_run_id(tmp / "a/checkpoints/step-00000003"), "run-b");
   log::set_level(log::Level::kInfo);
 }
 

@@ -47,6 +47,19 @@ class SENTBENCH_API IoError : public Error {
   ~IoError() override;
 };
 
+// The run was stopped by SIGINT or SIGTERM after saving what it could (a checkpoint, the finished tasks'
+// results); exits 128 + the signal number (130 for Ctrl-C, 143 for SIGTERM), as shells expect.
+class SENTBENCH_API Interrupted : public Error {
+ public:
+  Interrupted(int signal, const std::string& message);
+  ~Interrupted() override;
+  int signal() const noexcept { return signal_; }
+  int exit_code() const noexcept override { return 128 + signal_; }
+
+ private:
+  int signal_;
+};
+
 // A plugin could not be loaded, was refused, or failed inside its own code; names the plugin.
 class SENTBENCH_API PluginError : public Error {
  public:

@@ -24,9 +24,9 @@ namespace sentbench {
 // version on additions a host can ignore. The host refuses a plugin whose major differs or whose minor
 // is newer than its own.
 // 1.1: TrainContext::group, allow_world_size_change. 2.0: Encoder::default_batch_tokens() (a virtual
-// appended to Encoder: a 1.x plugin's vtable has no slot for it).
+// appended to Encoder: a 1.x plugin's vtable has no slot for it). 2.1: TrainContext::run_id.
 inline constexpr int kAbiMajor = 2;
-inline constexpr int kAbiMinor = 0;
+inline constexpr int kAbiMinor = 1;
 
 enum class PluginKind : int { kEncoder = 1, kRecipe = 2 };
 

@@ -44,6 +44,10 @@ struct TrainContext {
   // Resume even when the checkpoint was written at another world size (the user accepted that per-rank
   // shards and random streams change).
   bool allow_world_size_change = false;
+  // Added in SDK 2.1: the id of the run that owns the run folder (run_identity.json; "" when the host
+  // records none). A recipe stores it in each checkpoint, resumes only from checkpoints carrying it (or
+  // none, written before ids existed) and prunes only its own.
+  std::string run_id;
 };
 
 // Trains an encoder in place.
