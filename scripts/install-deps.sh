@@ -15,6 +15,8 @@ PACKAGES=(
   liblz4-dev
   # tests and benchmarks; chromium renders report.html headless in the report tests
   libgtest-dev libgmock-dev libbenchmark-dev chromium
+  # `ip netns` and veth pairs for distributed_netns_tests (two ranks as two hosts; run as root)
+  iproute2
 )
 
 missing=()

@@ -147,13 +147,17 @@ GlooGroup::~GlooGroup() {
   store_.reset();
 }
 
+// A second connection to the store. The rank that hosts it connects over loopback (the server listens on
+// every address): MASTER_ADDR may be an address of a link that is down or gone, and this rank must still
+// read the others' heartbeats to say which of them it lost.
 c10::intrusive_ptr<c10d::TCPStore> GlooGroup::client(std::chrono::milliseconds timeout) const {
   c10d::TCPStoreOptions so;
   so.port = static_cast<std::uint16_t>(env_.master_port);
   so.isServer = false;
   so.waitWorkers = false;
   so.timeout = timeout;
-  return c10::make_intrusive<c10d::TCPStore>(env_.master_addr, so);
+  const bool hosting = env_.rank == 0 && !env_.agent_store;
+  return c10::make_intrusive<c10d::TCPStore>(hosting ? std::string("127.0.0.1") : env_.master_addr, so);
 }
 
 void GlooGroup::await_all_joined() {
@@ -236,7 +240,7 @@ std::string GlooGroup::diagnose() {
         const auto i = static_cast<std::size_t>(r);
         if (after[i].beat == before[i].beat) {
           blame.push_back(fmt::format("rank {} stopped responding (no heartbeat for {}; last seen at step {}): its "
-                                      "process died or is frozen",
+                                      "process died or is frozen, or the network to it is down",
                                       r, seconds(std::chrono::duration_cast<std::chrono::milliseconds>(pause)),
                                       after[i].step));
         }

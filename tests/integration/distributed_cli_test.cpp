@@ -3,89 +3,21 @@
 // GradCache steps), rank 0 alone writes, resume refuses another world size unless allowed, and a rank
 // that is killed or frozen makes the other fail within the timeout, naming it.
 #include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <chrono>
-#include <cmath>
-#include <fstream>
-#include <map>
-#include <sstream>
-#include <thread>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "distributed_test_util.hpp"
 #include "sentbench/distributed.hpp"
 #include "sentbench/io.hpp"
-#include "test_util.hpp"
 
 namespace fs = std::filesystem;
-using sentbench::test::has_substr;
-using sentbench::test::run_cli;
-using sentbench::test::TempDir;
+using namespace sentbench::test;
 
 namespace sentbench {
 namespace {
-
-const fs::path kSource = SENTBENCH_SOURCE_DIR;
-
-// A small RoBERTa on the committed Debian pairs; dropout off so 1 and 2 ranks can agree to 1e-5.
-fs::path write_recipe(const TempDir& tmp, const std::string& extra_train = "", const std::string& extra_run = "") {
-  const fs::path debian = kSource / "datasets" / "data" / "debian";
-  std::ofstream(tmp / "recipe.toml") << "[run]\nname = 'dist'\nseed = 3\nthreads = 1\n" << extra_run
-                                     << "\n[encoder]\nplugin = 'roberta'\ntokenizer = '" << (debian / "tokenizer").string()
-                                     << "'\nmax_seq_length = 32\npooling = 'mean'\n"
-                                        "[encoder.init]\nhidden = 32\nlayers = 2\nheads = 2\nffn = 64\ndropout = 0.0\n"
-                                        "[train]\nplugin = 'contrastive'\ndata = '"
-                                     << (debian / "pairs.jsonl.gz").string()
-                                     << "'\nsteps = 5\nbatch_size = 8\nlr = 1e-3\nwarmup_steps = 2\n"
-                                        "shuffle_buffer = 64\nkeep_checkpoints = 1\n"
-                                     << extra_train << "\n";
-  return tmp / "recipe.toml";
-}
-
-std::map<std::int64_t, double> losses(const fs::path& run) {
-  std::map<std::int64_t, double> out;
-  std::ifstream in(run / "train_log.jsonl");
-  for (std::string line; std::getline(in, line);) {
-    const auto j = nlohmann::json::parse(line);
-    EXPECT_EQ(out.count(j.at("step").get<std::int64_t>()), 0u) << "step logged twice: " << line;
-    out[j.at("step").get<std::int64_t>()] = j.at("loss").get<double>();
-  }
-  return out;
-}
-
-// Largest absolute difference over all float32 tensors of two safetensors files (same names required).
-double max_param_diff(const fs::path& a, const fs::path& b) {
-  const SafetensorsFile fa = SafetensorsFile::open(a), fb = SafetensorsFile::open(b);
-  EXPECT_EQ(fa.tensors().size(), fb.tensors().size());
-  double worst = 0;
-  for (const auto& [name, ta] : fa.tensors()) {
-    const TensorView& tb = fb.at(name);
-    EXPECT_EQ(ta.shape, tb.shape) << name;
-    if (ta.dtype != DType::kF32 || ta.nbytes != tb.nbytes) continue;
-    const auto* x = reinterpret_cast<const float*>(ta.data);
-    const auto* y = reinterpret_cast<const float*>(tb.data);
-    for (std::int64_t i = 0; i < ta.numel(); ++i) worst = std::max(worst, static_cast<double>(std::fabs(x[i] - y[i])));
-  }
-  return worst;
-}
-
-fs::path final_params(const fs::path& run, int step) {
-  char name[32];
-  std::snprintf(name, sizeof name, "step-%08d", step);
-  return run / "checkpoints" / name / "params.safetensors";
-}
-
-void expect_same_training(const fs::path& one, const fs::path& two, int steps) {
-  const auto l1 = losses(one), l2 = losses(two);
-  ASSERT_EQ(l1.size(), static_cast<std::size_t>(steps));
-  ASSERT_EQ(l2.size(), static_cast<std::size_t>(steps));
-  for (const auto& [step, loss] : l1) EXPECT_NEAR(l2.at(step), loss, 1e-5) << "step " << step;
-  EXPECT_LT(l1.rbegin()->second, l1.begin()->second) << "the loss goes down";
-  EXPECT_LE(max_param_diff(final_params(one, steps), final_params(two, steps)), 1e-5);
-}
 
 TEST(DistributedCli, TwoRanksTrainLikeOneOnTheSameGlobalBatch) {
   TempDir tmp;
@@ -160,49 +92,6 @@ TEST(DistributedCli, ResumeOnTheSameRanksReplaysTheLostSteps) {
 
 // --- failures: two ranks started the torchrun way (environment variables), one of them then killed ----
 
-// Starts `sentbench args...` as rank `rank` of `world`, output to `log`.
-pid_t start_rank(int rank, int world, int port, const std::vector<std::string>& args, const fs::path& log) {
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    ::setenv("RANK", std::to_string(rank).c_str(), 1);
-    ::setenv("LOCAL_RANK", std::to_string(rank).c_str(), 1);
-    ::setenv("WORLD_SIZE", std::to_string(world).c_str(), 1);
-    ::setenv("MASTER_ADDR", "127.0.0.1", 1);
-    ::setenv("MASTER_PORT", std::to_string(port).c_str(), 1);
-    ::setenv("OPENBLAS_NUM_THREADS", "1", 1);
-    FILE* f = std::freopen(log.c_str(), "w", stderr);
-    if (f == nullptr) std::_Exit(126);
-    ::dup2(::fileno(stderr), ::fileno(stdout));
-    std::vector<char*> argv{const_cast<char*>(SENTBENCH_CLI)};
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    ::execv(SENTBENCH_CLI, argv.data());
-    std::_Exit(127);
-  }
-  return pid;
-}
-
-// Waits up to `limit` for pid to end; its exit code, or -1 when it is still running.
-int wait_exit(pid_t pid, std::chrono::seconds limit, std::chrono::steady_clock::duration* took = nullptr) {
-  const auto start = std::chrono::steady_clock::now();
-  while (std::chrono::steady_clock::now() - start < limit) {
-    int status = 0;
-    if (::waitpid(pid, &status, WNOHANG) == pid) {
-      if (took) *took = std::chrono::steady_clock::now() - start;
-      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return -1;
-}
-
-std::size_t lines_in(const fs::path& file) {
-  std::ifstream in(file);
-  std::size_t n = 0;
-  for (std::string line; std::getline(in, line);) ++n;
-  return n;
-}
-
 // Two ranks on a long run; once rank 0 has logged 2 steps, `fault` is sent to rank 1. Returns rank 0's
 // exit code, its output and how long it took to exit after the fault.
 struct FaultResult {
@@ -219,11 +108,8 @@ FaultResult fault_rank_1(int fault_signal, double timeout_s) {
   const pid_t r0 = start_rank(0, 2, port, args, tmp / "rank0.log");
   const pid_t r1 = start_rank(1, 2, port, args, tmp / "rank1.log");
   FaultResult result;
-  const auto started = std::chrono::steady_clock::now();
-  while (lines_in(tmp / "run" / "train_log.jsonl") < 2 && std::chrono::steady_clock::now() - started < std::chrono::seconds(120)) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  EXPECT_GE(lines_in(tmp / "run" / "train_log.jsonl"), 2u) << "rank 0 never logged 2 steps:\n" << read_file(tmp / "rank0.log");
+  EXPECT_TRUE(wait_for_logged_steps(tmp / "run", 2, std::chrono::seconds(120)))
+      << "rank 0 never logged 2 steps:\n" << read_file(tmp / "rank0.log");
   ::kill(r1, fault_signal);
   result.exit_code = wait_exit(r0, std::chrono::seconds(static_cast<int>(timeout_s) + 60), &result.took);
   if (result.exit_code == -1) ::kill(r0, SIGKILL), wait_exit(r0, std::chrono::seconds(10));
