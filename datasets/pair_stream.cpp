@@ -78,7 +78,7 @@ bool is_fresh(const StreamState& state) { return state.epoch == 0 && state.consu
 
 // nlohmann's message without its "[json.exception...]" tag; "line 1" dropped because the parser only saw
 // one line, which would contradict the file line in front of it.
-std::string json_error_text(const json::parse_error& e, bool single_line) {
+std::string json_error_text(const json::exception& e, bool single_line) {
   std::string why = e.what();
   if (const auto close = why.find("] "); why.rfind("[json.exception", 0) == 0 && close != std::string::npos)
     why.erase(0, close + 2);
@@ -153,7 +153,7 @@ Example parse_example(const std::string& line, const std::string& where) {
   json value;
   try {
     value = json::parse(repaired.empty() ? line : repaired);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, or out_of_range for 1e400
     throw DataError(fmt::format("{}: malformed JSON: {} ({})", where, json_error_text(e, true), kFormats));
   }
   if (value.is_array()) return Example{texts_of(value, where, "the list")};
@@ -306,7 +306,7 @@ std::vector<MixEntry> read_data_config(const fs::path& path) {
   json value;
   try {
     value = json::parse(text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, or out_of_range for 1e400
     throw DataError(fmt::format("{}: malformed JSON: {}", path.string(), json_error_text(e, false)));
   }
   const std::string file = path.string();

@@ -80,7 +80,7 @@ inline nlohmann::json parse_json_line(const LineReader& reader, const std::strin
                                       std::string_view expected = "object") {
   try {
     return nlohmann::json::parse(line);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for a number like 1e400
     std::string why = e.what();
     if (const auto close = why.find("] "); why.rfind("[json.exception", 0) == 0 && close != std::string::npos)
       why.erase(0, close + 2);

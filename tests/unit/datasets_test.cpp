@@ -259,6 +259,14 @@ TEST(Beir, InvalidUtf8InCorpusQueriesAndQrelsBecomesReplacementCharacter) {
   EXPECT_EQ(d.qrels.at("q1"), (metrics::Judgements{{"d\xEF\xBF\xBD", 1}}));
 }
 
+// Found by tests/fuzz/fuzz_datasets: a number beyond double range escaped as a raw nlohmann exception.
+TEST(Beir, NumberOutOfRangeIsDataErrorNamingFileAndLine) {
+  TempDir tmp;
+  const fs::path dir = beir_folder(tmp, "{\"_id\": \"d1\", \"text\": \"a\"}\n{\"_id\": 1e400, \"text\": \"b\"}\n",
+                                   "{\"_id\": \"q1\", \"text\": \"a\"}\n", "q1\td1\t1\n");
+  EXPECT_TRUE(has_substr(error_of([&] { load_beir(dir); }), "corpus.jsonl:2: malformed JSON: number overflow"));
+}
+
 TEST(Beir, MissingFilesSayWhatABeirFolderHolds) {
   std::string message = error_of<IoError>([] { load_beir(fixture("beir"), "train"); });
   EXPECT_TRUE(has_substr(message, "no qrels/train.tsv"));

@@ -110,6 +110,16 @@ TEST(ParseExample, EveryMalformedLineNamesWhereAndWhy) {
   EXPECT_TRUE(has_substr(message(R"({"query": "q"})"), "no positive (\"pos\" is missing)"));
 }
 
+// Found by tests/fuzz/fuzz_pairs: nlohmann reports a number out of double range as out_of_range, not as
+// a parse_error, and it escaped as a raw exception.
+TEST(ParseExample, NumberOutOfRangeIsDataErrorNotARawJsonException) {
+  const std::string message = error_of([] { parse_example(R"(["a", "b", 1e400])", "pairs.jsonl:3"); });
+  EXPECT_TRUE(has_substr(message, "pairs.jsonl:3: malformed JSON: number overflow parsing '1e400'"));
+  TempDir dir;
+  write_text(dir / "mix.json", R"([{"name": "a.jsonl", "weight": 1e400}])");
+  EXPECT_TRUE(has_substr(error_of([&] { read_data_config(dir / "mix.json"); }), "mix.json: malformed JSON: number overflow"));
+}
+
 // ---- PairStream ------------------------------------------------------------------------------------
 
 TEST(PairStream, BufferOfOneReadsEveryFormatInFileOrder) {
