@@ -2,11 +2,14 @@
 #   make quickstart   the main job: run configs/quickstart.toml end to end
 #   make test         the whole test suite (what CI runs)
 #   make bench        the Google Benchmark suite
+#   make fuzz         the libFuzzer targets (clang build in build-fuzz), FUZZ_SECONDS each
 BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
 
-.PHONY: deps configure build test quickstart bench clean
+.PHONY: deps configure build test quickstart bench fuzz clean
 
 deps:
 	bash scripts/install-deps.sh
@@ -28,6 +31,13 @@ bench: deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSENTBENCH_BUILD_BENCH=ON $(CMAKE_FLAGS)
 	cmake --build $(BUILD) -j $(JOBS)
 	$(BUILD)/bin/sentbench_bench --benchmark_counters_tabular=true
+
+# Only the fuzz targets and what they link are built (libsentbench, the dataset readers, the BPE tokenizer).
+fuzz: deps
+	CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSENTBENCH_BUILD_FUZZ=ON \
+	  -DSENTBENCH_BUILD_TESTS=OFF $(CMAKE_FLAGS)
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target sentbench_fuzz
+	FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/fuzz/run.sh $(FUZZ_BUILD)
 
 clean:
 	rm -rf $(BUILD)

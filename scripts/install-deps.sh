@@ -17,6 +17,8 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev chromium
   # `ip netns` and veth pairs for distributed_netns_tests (two ranks as two hosts; run as root)
   iproute2
+  # make fuzz (tests/fuzz): clang with libFuzzer and the sanitizer runtimes (clang 14 on Debian 12)
+  clang libclang-rt-14-dev
 )
 
 missing=()

@@ -95,7 +95,9 @@ void check_table(const Config& table, const std::vector<KeySpec>& keys, bool che
     }
   }
 
-  for (const auto& [prefix, specs] : nested) {
+  for (const auto& entry : nested) {
+    const std::string& prefix = entry.first;  // a named variable: C++17 lambdas cannot capture a binding
+    const auto& specs = entry.second;
     const std::optional<ValueType> type = table.type_of(prefix);
     if (!type) continue;
     if (*type == ValueType::kTable) {
