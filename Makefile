@@ -23,9 +23,10 @@ build: configure
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 900
 
+# --overwrite: a second `make quickstart` starts afresh, the previous run moved into runs/quickstart/superseded-<time>/
 quickstart: build
 	$(BUILD)/bin/sentbench data debian --check
-	$(BUILD)/bin/sentbench run configs/quickstart.toml
+	$(BUILD)/bin/sentbench run --overwrite configs/quickstart.toml
 
 bench: deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSENTBENCH_BUILD_BENCH=ON $(CMAKE_FLAGS)
