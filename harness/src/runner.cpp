@@ -290,6 +290,7 @@ fs::path run_recipe(const RunOptions& options) {
   const std::vector<std::string> formats =
       report.contains("formats") ? report.get_strings("formats") : std::vector<std::string>{"json", "md", "html"};
   for (const auto& path : write_reports(dir, formats)) log::info("report: {}", path.string());
+  throw_if_stopped("the run finished and its reports are written");  // a signal during the reports
   return dir;
 }
 
