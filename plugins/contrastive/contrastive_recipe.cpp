@@ -221,6 +221,16 @@ MixState mix_state_from_json(const json& j) {
 }
 
 // AdamW with decay on matrices only (biases and LayerNorm weights are 1-D), as the reference run.
+// Gradients set to none rather than zeroed (PyTorch 2.x's default): backward then hands each parameter its
+// fresh gradient instead of a memset of every gradient and an accumulating add into it — at 30M
+// parameters two passes over 120 MB a step (the autograd profile of `bench train`: fill_ 9.5% and add
+// 7.2% of the step). The update is the same: 0 + g is g, and every parameter gets a gradient each step.
+void clear_gradients(torch::optim::AdamW& optimizer) {
+  for (auto& group : optimizer.param_groups()) {
+    for (auto& p : group.params()) p.mutable_grad() = at::Tensor();
+  }
+}
+
 std::unique_ptr<torch::optim::AdamW> make_optimizer(Encoder& encoder, const TrainSettings& s) {
   std::vector<at::Tensor> decay, no_decay;
   for (const auto& p : encoder.parameters()) (p.dim() >= 2 ? decay : no_decay).push_back(p);
@@ -337,7 +347,7 @@ void ContrastiveRecipe::train(Encoder& encoder, TrainContext& context) {
     }
     const double lr = learning_rate(s, step);
     for (auto& group : optimizer->param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
-    optimizer->zero_grad();
+    clear_gradients(*optimizer);
     double value;
     {
       CpuAutocast autocast(s.bf16);
@@ -473,7 +483,7 @@ void ContrastiveRecipe::dry_run(Encoder& encoder, TrainContext& context) {
   for (int i = 0; i < 3; ++i) {
     const auto& columns = sample[static_cast<std::size_t>(i) % sample.size()];
     const auto start = std::chrono::steady_clock::now();
-    optimizer->zero_grad();
+    clear_gradients(*optimizer);
     {
       CpuAutocast autocast(s.bf16);
       forward_backward(encoder, columns, loss, s.mini_batch);
