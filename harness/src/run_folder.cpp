@@ -19,6 +19,7 @@
 #include "sentbench/errors.hpp"
 #include "sentbench/io.hpp"
 #include "sentbench/log.hpp"
+#include "system_info.hpp"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -36,12 +37,6 @@ std::string utc_now(const char* format) {
   char buf[64];
   std::strftime(buf, sizeof buf, format, &tm);
   return buf;
-}
-
-std::string host_name() {
-  char host[256] = {};
-  ::gethostname(host, sizeof host - 1);
-  return host;
 }
 
 std::string new_run_id() {
@@ -174,7 +169,8 @@ RunFolder RunFolder::open(const fs::path& dir, const Config& recipe, const RunFo
                                   dir.string(), who));
   }
   RunFolder folder(dir, fd);
-  const std::string holder = json{{"pid", ::getpid()}, {"host", host_name()}, {"since", utc_now("%Y-%m-%dT%H:%M:%SZ")}}.dump() + "\n";
+  const std::string host = system_info().hostname;
+  const std::string holder = json{{"pid", ::getpid()}, {"host", host}, {"since", utc_now("%Y-%m-%dT%H:%M:%SZ")}}.dump() + "\n";
   if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, holder.data(), holder.size(), 0) < 0) {
     log::warn("could not record this process in {}", lock_path.string());
   }
@@ -188,7 +184,7 @@ RunFolder RunFolder::open(const fs::path& dir, const Config& recipe, const RunFo
                {"recipe_hash", hash_bytes(settings)},
                {"settings", json::parse(settings)},
                {"started", utc_now("%Y-%m-%dT%H:%M:%SZ")},
-               {"host", host_name()},
+               {"host", host},
                {"pid", ::getpid()}};
   if (!options.resume) {
     if (!checkpoints.empty()) {

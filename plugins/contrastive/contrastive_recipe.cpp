@@ -326,6 +326,13 @@ void ContrastiveRecipe::train(Encoder& encoder, TrainContext& context) {
   encoder.train(true);
   MixState last_state = mixer.state();
   std::int64_t last_saved = step;  // the newest checkpoint's step (the resumed one, or 0: none)
+  // Rank 0's checkpoint of `at` (the data position is the last finished batch's).
+  const auto checkpoint = [&](std::int64_t at) {
+    const json state = {{"data", mix_state_json(last_state)}, {"world_size", world}};
+    save_checkpoint(checkpoints, encoder, *optimizer, CheckpointMeta{at, state.dump(), context.run_id},
+                    static_cast<int>(s.keep_checkpoints));
+    last_saved = at;
+  };
   for (++step; step <= s.steps; ++step) {
     const auto start = std::chrono::steady_clock::now();
     group.set_step(step);
@@ -337,9 +344,7 @@ void ContrastiveRecipe::train(Encoder& encoder, TrainContext& context) {
       // Bad data deep in a file (a truncated .gz, a malformed line) ends the run like a signal: with a
       // checkpoint of the last finished step first, so the run resumes from there once the data is fixed.
       if (group.is_main() && step - 1 > last_saved) {
-        const json state = {{"data", mix_state_json(last_state)}, {"world_size", world}};
-        save_checkpoint(checkpoints, encoder, *optimizer, CheckpointMeta{step - 1, state.dump(), context.run_id},
-                        static_cast<int>(s.keep_checkpoints));
+        checkpoint(step - 1);
         log::warn("data error before step {}: wrote the checkpoint of step {}; fix the data, then `--resume`", step,
                   step - 1);
       }
@@ -400,10 +405,7 @@ void ContrastiveRecipe::train(Encoder& encoder, TrainContext& context) {
       stop = flag.item<double>() > 0;
     }
     if (group.is_main() && ((s.checkpoint_every > 0 && step % s.checkpoint_every == 0) || step == s.steps || stop)) {
-      const json state = {{"data", mix_state_json(last_state)}, {"world_size", world}};
-      save_checkpoint(checkpoints, encoder, *optimizer, CheckpointMeta{step, state.dump(), context.run_id},
-                      static_cast<int>(s.keep_checkpoints));
-      last_saved = step;
+      checkpoint(step);
     }
     if (stop) {
       log::warn("stopping at step {} as asked; `--resume` continues from here", step);
