@@ -10,11 +10,12 @@
 #include "sentbench/errors.hpp"
 #include "sentbench/io.hpp"
 #include "sentbench/log.hpp"
+#include "sentbench/training.hpp"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-namespace sentbench::contrastive {
+namespace sentbench {
 namespace {
 
 const char* kManifest = "manifest.json";
@@ -87,11 +88,10 @@ std::vector<fs::path> checkpoints_by_step(const fs::path& root) {
 
 }  // namespace
 
-fs::path save_checkpoint(const fs::path& root, Encoder& encoder, torch::optim::AdamW& optimizer,
-                         const CheckpointMeta& meta, int keep) {
+fs::path save_checkpoint(const fs::path& root, const std::vector<at::Tensor>& params, torch::optim::AdamW& optimizer,
+                         const CheckpointMeta& meta, int keep, const std::function<void(const fs::path&)>& save_model) {
   const fs::path dir = root / fmt::format("step-{:08d}", meta.step);
   write_dir_atomic(dir, [&](const fs::path& tmp) {
-    const std::vector<at::Tensor> params = encoder.parameters();
     std::vector<std::pair<std::string, at::Tensor>> p, o;
     for (std::size_t i = 0; i < params.size(); ++i) {
       p.emplace_back(fmt::format("p.{}", i), params[i]);
@@ -114,7 +114,7 @@ fs::path save_checkpoint(const fs::path& root, Encoder& encoder, torch::optim::A
     json state = {{"step", meta.step}, {"state", json::parse(meta.state_json)}};
     if (!meta.run_id.empty()) state["run_id"] = meta.run_id;
     write_file_atomic(tmp / "state.json", state.dump(2) + "\n");
-    encoder.save(tmp / "model");
+    save_model(tmp / "model");
     json files = json::object();
     for (const auto& entry : fs::recursive_directory_iterator(tmp)) {
       if (entry.is_regular_file()) files[fs::relative(entry.path(), tmp).generic_string()] = hash_file(entry.path());
@@ -160,21 +160,21 @@ std::optional<fs::path> latest_checkpoint(const fs::path& root, const std::strin
   return std::nullopt;
 }
 
-CheckpointMeta load_checkpoint(const fs::path& dir, Encoder& encoder, torch::optim::AdamW& optimizer) {
+CheckpointMeta load_checkpoint(const fs::path& dir, const std::vector<at::Tensor>& current,
+                               torch::optim::AdamW& optimizer) {
   std::string why;
   if (!verify(dir, why)) throw IoError(fmt::format("checkpoint {} is not usable: {}", dir.string(), why));
   torch::NoGradGuard no_grad;
   const SafetensorsFile params = SafetensorsFile::open(dir / "params.safetensors");
   const SafetensorsFile opt = SafetensorsFile::open(dir / "optimizer.safetensors");
-  std::vector<at::Tensor> current = encoder.parameters();
   if (params.tensors().size() != current.size()) {
-    throw IoError(fmt::format("checkpoint {} holds {} parameters, the encoder has {}: was it made with another model?",
+    throw IoError(fmt::format("checkpoint {} holds {} parameters, the model being trained has {}: was it made with another model or recipe?",
                               dir.string(), params.tensors().size(), current.size()));
   }
   for (std::size_t i = 0; i < current.size(); ++i) {
     const at::Tensor saved = read_tensor(params, fmt::format("p.{}", i));
     if (saved.sizes() != current[i].sizes()) {
-      throw IoError(fmt::format("checkpoint {}: parameter {} has shape {}, the encoder's is {}", dir.string(), i,
+      throw IoError(fmt::format("checkpoint {}: parameter {} has shape {}, the model's is {}", dir.string(), i,
                                 fmt::join(saved.sizes(), "x"), fmt::join(current[i].sizes(), "x")));
     }
     current[i].copy_(saved);
@@ -196,4 +196,29 @@ CheckpointMeta load_checkpoint(const fs::path& dir, Encoder& encoder, torch::opt
   return CheckpointMeta{state["step"].get<std::int64_t>(), state["state"].dump(), state.value("run_id", "")};
 }
 
-}  // namespace sentbench::contrastive
+void save_parameters(const fs::path& file, const std::vector<at::Tensor>& params) {
+  std::vector<std::pair<std::string, at::Tensor>> named;
+  for (std::size_t i = 0; i < params.size(); ++i) named.emplace_back(fmt::format("p.{}", i), params[i]);
+  write_tensors(file, named);
+}
+
+void load_parameters(const fs::path& file, const std::vector<at::Tensor>& params) {
+  torch::NoGradGuard no_grad;
+  const SafetensorsFile saved = SafetensorsFile::open(file);
+  if (saved.tensors().size() != params.size()) {
+    throw IoError(fmt::format("{} holds {} parameters, the model has {}: was it written for another model?",
+                              file.string(), saved.tensors().size(), params.size()));
+  }
+  std::vector<at::Tensor> loaded;
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    loaded.push_back(read_tensor(saved, fmt::format("p.{}", i)));
+    if (loaded.back().sizes() != params[i].sizes()) {
+      throw IoError(fmt::format("{}: parameter {} has shape {}, the model's is {}", file.string(), i,
+                                fmt::join(loaded.back().sizes(), "x"), fmt::join(params[i].sizes(), "x")));
+    }
+  }
+  // Copied only once every shape has matched: a mismatch leaves the model as it was.
+  for (std::size_t i = 0; i < params.size(); ++i) params[i].copy_(loaded[i]);
+}
+
+}  // namespace sentbench

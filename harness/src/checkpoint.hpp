@@ -8,11 +8,11 @@
 #include <string>
 #include <vector>
 
+#include <functional>
+
 #include <torch/torch.h>
 
-#include "sentbench/encoder.hpp"
-
-namespace sentbench::contrastive {
+namespace sentbench {
 
 // What a checkpoint restores besides the weights: the step and the recipe's own JSON state (data
 // positions, world size, ...).
@@ -22,12 +22,13 @@ struct CheckpointMeta {
   std::string run_id;  // the run that wrote it (TrainContext::run_id); "" = not recorded
 };
 
-// Writes <root>/step-NNNNNNNN: params.safetensors (encoder parameters in order), optimizer.safetensors
-// (AdamW moments and steps), rng.safetensors (CPU generator), state.json, model/ (the encoder's own
-// folder, for users) and manifest.json; then deletes all but the newest `keep` checkpoints of the same
-// run (meta.run_id): another run's checkpoints are never touched.
-std::filesystem::path save_checkpoint(const std::filesystem::path& root, Encoder& encoder,
-                                      torch::optim::AdamW& optimizer, const CheckpointMeta& meta, int keep);
+// Writes <root>/step-NNNNNNNN: params.safetensors (the trained parameters in order: the encoder's, then a
+// recipe's extras), optimizer.safetensors (AdamW moments and steps), rng.safetensors (CPU generator),
+// state.json, model/ (written by save_model: the model folder, for users) and manifest.json; then deletes
+// all but the newest `keep` checkpoints of the same run (meta.run_id): another run's are never touched.
+std::filesystem::path save_checkpoint(const std::filesystem::path& root, const std::vector<at::Tensor>& params,
+                                      torch::optim::AdamW& optimizer, const CheckpointMeta& meta, int keep,
+                                      const std::function<void(const std::filesystem::path&)>& save_model);
 
 // The newest checkpoint under root whose manifest verifies and that belongs to run_id (or records no run,
 // written before run ids existed; any run when run_id is ""); others are skipped with a warning. nullopt
@@ -38,6 +39,7 @@ std::optional<std::filesystem::path> latest_checkpoint(const std::filesystem::pa
 std::string checkpoint_run_id(const std::filesystem::path& dir);
 
 // Restores parameters, optimizer state and generator state; returns the meta.
-CheckpointMeta load_checkpoint(const std::filesystem::path& dir, Encoder& encoder, torch::optim::AdamW& optimizer);
+CheckpointMeta load_checkpoint(const std::filesystem::path& dir, const std::vector<at::Tensor>& params,
+                               torch::optim::AdamW& optimizer);
 
-}  // namespace sentbench::contrastive
+}  // namespace sentbench

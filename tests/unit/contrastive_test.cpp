@@ -1,5 +1,5 @@
-// The contrastive recipe: the loss against hand-computed values, GradCache against the plain step, the
-// learning-rate schedule, and exact resume (2N steps == N steps, stop, resume N more).
+// The contrastive recipe: the loss against hand-computed values, GradCache against the plain step, and
+// exact resume (2N steps == N steps, stop, resume N more).
 #include <cmath>
 #include <fstream>
 
@@ -42,17 +42,6 @@ TEST(MnrlLoss, MatchesHandComputedCrossEntropy) {
   const double row0n = -std::log(std::exp(1.0) / (std::exp(1.0) + std::exp(0.6) + std::exp(0.0)));
   const double row1n = -std::log(std::exp(0.8) / (std::exp(0.0) + std::exp(0.8) + std::exp(1.0)));
   EXPECT_NEAR(mnrl_loss(a, c, 1.0, false).item<double>(), (row0n + row1n) / 2, 1e-6);
-}
-
-TEST(Schedule, LinearWarmupThenLinearDecay) {
-  TrainSettings s;
-  s.lr = 1e-3;
-  s.steps = 100;
-  s.warmup_steps = 10;
-  EXPECT_DOUBLE_EQ(learning_rate(s, 1), 1e-4);
-  EXPECT_DOUBLE_EQ(learning_rate(s, 10), 1e-3);
-  EXPECT_NEAR(learning_rate(s, 55), 0.5e-3, 1e-12);
-  EXPECT_DOUBLE_EQ(learning_rate(s, 100), 0.0);
 }
 
 // Sentences on a few topics, and a pairs file of (sentence, paraphrase-ish) examples.

@@ -25,8 +25,9 @@ namespace sentbench {
 // is newer than its own.
 // 1.1: TrainContext::group, allow_world_size_change. 2.0: Encoder::default_batch_tokens() (a virtual
 // appended to Encoder: a 1.x plugin's vtable has no slot for it). 2.1: TrainContext::run_id.
+// 2.2: TrainContext::evaluate; training services (training.hpp) and TokenEncoder (token_encoder.hpp).
 inline constexpr int kAbiMajor = 2;
-inline constexpr int kAbiMinor = 1;
+inline constexpr int kAbiMinor = 2;
 
 enum class PluginKind : int { kEncoder = 1, kRecipe = 2 };
 

@@ -48,6 +48,11 @@ struct TrainContext {
   // records none). A recipe stores it in each checkpoint, resumes only from checkpoints carrying it (or
   // none, written before ids existed) and prunes only its own.
   std::string run_id;
+  // Added in SDK 2.2: scores the recipe's evaluation tasks (or the [train].eval_tasks subset, each cut to
+  // eval_max_items) with the encoder as it is now, in eval mode without grad; returns metrics named
+  // "eval/<task>/<metric>" that the loop adds to the step's log row. Empty when the recipe has no tasks.
+  // Called on rank 0 only; the services call it every [train].eval_every steps.
+  std::function<MetricRow(std::int64_t step)> evaluate;
 };
 
 // Trains an encoder in place.
