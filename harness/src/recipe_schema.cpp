@@ -45,12 +45,24 @@ std::string table_label(const std::string& path) {
   return "[" + path + "]";
 }
 
-std::string section_label(const std::string& section) { return section == "eval" ? "[[eval]]" : "[" + section + "]"; }
+std::string section_label(const std::string& section) {
+  return section == "eval" || section == "stage" ? "[[" + section + "]]" : "[" + section + "]";
+}
 
 std::string join(const std::vector<std::string>& items, const std::string& separator = ", ") {
   std::string out;
   for (const std::string& item : items) out += (out.empty() ? "" : separator) + item;
   return out;
+}
+
+// What follows "unknown X 'word'": the closest known name, else `if_none` when nothing is known, else
+// the known names after `listing`.
+std::string name_hint(const std::string& word, const std::vector<std::string>& known, const std::string& if_none,
+                      const std::string& listing) {
+  const std::string suggestion = closest_match(word, known);
+  if (!suggestion.empty()) return fmt::format("; did you mean '{}'?", suggestion);
+  if (known.empty()) return "; " + if_none;
+  return fmt::format(" ({}: {})", listing, join(known));
 }
 
 const char* kind_name(PluginKind kind) { return kind == PluginKind::kEncoder ? "encoder" : "recipe"; }
@@ -146,19 +158,12 @@ void check_plugin_section(const Config& section, const std::vector<KeySpec>& har
       if (host->find(name, other)) {
         message = fmt::format("'{}' is {} plugin, not {} plugin", name, a_kind(other), a_kind(kind));
       } else {
-        const std::vector<std::string> names = host->names(kind);
-        message = fmt::format("unknown {} plugin '{}'", kind_name(kind), name);
-        const std::string suggestion = closest_match(name, names);
-        if (!suggestion.empty()) {
-          message += fmt::format("; did you mean '{}'?", suggestion);
-        } else if (names.empty()) {
-          message += fmt::format(
-              "; no {} plugins were found (see `sentbench plugins`, [run].plugin_dirs and "
-              "$SENTBENCH_PLUGIN_PATH)",
-              kind_name(kind));
-        } else {
-          message += fmt::format(" (available: {})", join(names));
-        }
+        message = fmt::format("unknown {} plugin '{}'", kind_name(kind), name) +
+                  name_hint(name, host->names(kind),
+                            fmt::format("no {} plugins were found (see `sentbench plugins`, [run].plugin_dirs and "
+                                        "$SENTBENCH_PLUGIN_PATH)",
+                                        kind_name(kind)),
+                            "available");
       }
       add(out, section.where("plugin"), std::move(message));
     }
@@ -181,17 +186,9 @@ void check_eval(const Config& eval, std::vector<RecipeProblem>& out) {
   const std::string type = eval.get_string("type");
   const std::optional<std::vector<KeySpec>> extra = eval_type_keys(type);
   if (!extra) {
-    const std::vector<std::string> types = eval_types();
-    std::string message = fmt::format("unknown eval type '{}'", type);
-    const std::string suggestion = closest_match(type, types);
-    if (!suggestion.empty()) {
-      message += fmt::format("; did you mean '{}'?", suggestion);
-    } else if (types.empty()) {
-      message += "; no eval types are registered";
-    } else {
-      message += fmt::format(" (known types: {})", join(types));
-    }
-    add(out, eval.where("type"), std::move(message));
+    add(out, eval.where("type"),
+        fmt::format("unknown eval type '{}'", type) +
+            name_hint(type, eval_types(), "no eval types are registered", "known types"));
     check_table(eval, eval_keys(), false, out);
     return;
   }
@@ -200,25 +197,36 @@ void check_eval(const Config& eval, std::vector<RecipeProblem>& out) {
   check_table(eval, keys, true, out);
 }
 
-void check_evals(const Config& recipe, std::vector<RecipeProblem>& out) {
-  const std::optional<ValueType> type = recipe.type_of("eval");
+// The tables of an array of tables ([[eval]], [[stage]]), in order with their index. With `out`, what is
+// not such an array (`each` says what one table is for) or not a table is reported; without, left out.
+std::vector<std::pair<std::size_t, Config>> array_tables(const Config& recipe, const std::string& name,
+                                                         const std::string& each, std::vector<RecipeProblem>* out) {
+  std::vector<std::pair<std::size_t, Config>> tables;
+  const std::optional<ValueType> type = recipe.type_of(name);
   if (type != ValueType::kArray) {
-    std::string message =
-        fmt::format("key 'eval': expected an array of tables ([[eval]]), found {}", recipe.describe("eval"));
-    if (type == ValueType::kTable) message += "; write [[eval]] (one per task) instead of [eval]";
-    add(out, recipe.where("eval"), std::move(message));
-    return;
+    if (!out || !type) return tables;
+    std::string message = fmt::format("key '{}': expected an array of tables ([[{}]]), found {}", name, name,
+                                      recipe.describe(name));
+    if (type == ValueType::kTable) message += fmt::format("; write [[{}]] ({}) instead of [{}]", name, each, name);
+    add(*out, recipe.where(name), std::move(message));
+    return tables;
   }
-  std::map<std::string, SourceLocation> names;  // reports key results by name, so names must be unique
   for (std::size_t i = 0;; ++i) {
-    const std::string key = fmt::format("eval[{}]", i);
+    const std::string key = fmt::format("{}[{}]", name, i);
     const std::optional<ValueType> item = recipe.type_of(key);
     if (!item) break;
-    if (*item != ValueType::kTable) {
-      add(out, recipe.where(key), fmt::format("key '{}': expected a table, found {}", key, recipe.describe(key)));
-      continue;
+    if (*item == ValueType::kTable) {
+      tables.emplace_back(i, recipe.table(key));
+    } else if (out) {
+      add(*out, recipe.where(key), fmt::format("key '{}': expected a table, found {}", key, recipe.describe(key)));
     }
-    const Config eval = recipe.table(key);
+  }
+  return tables;
+}
+
+void check_evals(const Config& recipe, std::vector<RecipeProblem>& out) {
+  std::map<std::string, SourceLocation> names;  // reports key results by name, so names must be unique
+  for (const auto& [index, eval] : array_tables(recipe, "eval", "one per task", &out)) {
     check_eval(eval, out);
     if (eval.type_of("name") == ValueType::kString) {
       const std::string name = eval.get_string("name");
@@ -227,6 +235,87 @@ void check_evals(const Config& recipe, std::vector<RecipeProblem>& out) {
         add(out, eval.where("name"),
             fmt::format("duplicate eval name '{}' (also used at {}); names must be unique", name, it->second.str()));
       }
+    }
+  }
+}
+
+// The names [[eval]] tables are known by (their name, else their type), for eval_tasks.
+std::vector<std::string> eval_names(const Config& recipe) {
+  std::vector<std::string> names;
+  for (const auto& [index, eval] : array_tables(recipe, "eval", "", nullptr)) {
+    if (eval.type_of("name") == ValueType::kString) {
+      names.push_back(eval.get_string("name"));
+    } else if (eval.type_of("type") == ValueType::kString) {
+      names.push_back(eval.get_string("type"));
+    }
+  }
+  return names;
+}
+
+// The harness's part of the evaluation keys of a [train] or [[stage]] table: the names in eval_tasks
+// must be [[eval]] tasks of the recipe, and eval_max_items a count. (Their types are the plugin's
+// KeySpecs' business; a wrong type is reported there.)
+void check_training_eval_keys(const Config& train, const std::vector<std::string>& evals,
+                              std::vector<RecipeProblem>& out) {
+  if (train.type_of("eval_tasks") == ValueType::kArray) {
+    for (std::size_t i = 0;; ++i) {
+      const std::string key = fmt::format("eval_tasks[{}]", i);
+      const std::optional<ValueType> type = train.type_of(key);
+      if (!type) break;
+      if (*type != ValueType::kString) {
+        add(out, train.where(key), fmt::format("key '{}': expected the name of an [[eval]] task (a string), found {}",
+                                               join_key(train.path(), key), train.describe(key)));
+        continue;
+      }
+      const std::string name = train.get_string(key);
+      if (std::find(evals.begin(), evals.end(), name) != evals.end()) continue;
+      add(out, train.where(key),
+          fmt::format("key '{}': no [[eval]] task is named '{}'", join_key(train.path(), "eval_tasks"), name) +
+              name_hint(name, evals, "the recipe has no [[eval]] tasks (add them, or remove eval_tasks)",
+                        "the recipe's tasks"));
+    }
+  }
+  if (train.type_of("eval_max_items") == ValueType::kInteger && train.get_int("eval_max_items") < 0) {
+    add(out, train.where("eval_max_items"),
+        fmt::format("key '{}': must be 0 (the whole task) or a positive number of items, found {}",
+                    join_key(train.path(), "eval_max_items"), train.get_int("eval_max_items")));
+  }
+}
+
+}  // namespace
+
+std::string stage_name(const Config& stage, std::size_t index) {
+  if (stage.type_of("name") == ValueType::kString) return stage.get_string("name");
+  const std::string plugin = stage.type_of("plugin") == ValueType::kString ? stage.get_string("plugin") : "stage";
+  return fmt::format("{}-{}", index + 1, plugin);
+}
+
+namespace {
+
+// [[stage]] tables: each one a [train] table of its own plugin, with a name that is a folder name
+// (stages/<name>/) unique in the recipe.
+void check_stages(const Config& recipe, const PluginHost* host, std::vector<RecipeProblem>& out) {
+  if (recipe.type_of("stage") == ValueType::kArray && !recipe.contains("stage[0]")) {
+    add(out, recipe.where("stage"), "key 'stage': the list of [[stage]] tables is empty");
+    return;
+  }
+  std::map<std::string, SourceLocation> names;
+  for (const auto& [i, stage] : array_tables(recipe, "stage", "one per training stage", &out)) {
+    check_plugin_section(stage, stage_keys(), PluginKind::kRecipe, host, out);
+    const std::string name = stage_name(stage, i);
+    const SourceLocation where = stage.contains("name") ? stage.where("name") : stage.where();
+    // The name is a folder under stages/: one plain path component.
+    if (name.empty() || name == "." || name == ".." || name.find_first_of("/\\") != std::string::npos ||
+        name.find('\0') != std::string::npos) {
+      add(out, where, fmt::format("stage name '{}' cannot be a folder name (stages/<name>/): use letters, digits, "
+                                  "'-', '_' or '.', without '/'", name));
+      continue;
+    }
+    auto [it, inserted] = names.emplace(name, where);
+    if (!inserted) {
+      add(out, where,
+          fmt::format("duplicate stage name '{}' (also used at {}); give each [[stage]] its own name = \"...\"", name,
+                      it->second.str()));
     }
   }
 }
@@ -260,6 +349,16 @@ const std::vector<KeySpec>& train_keys() {
   static const std::vector<KeySpec> keys = {
       {"plugin", ValueType::kString, true,
        "the training recipe plugin, e.g. \"contrastive\" (see `sentbench plugins`)"},
+  };
+  return keys;
+}
+
+const std::vector<KeySpec>& stage_keys() {
+  static const std::vector<KeySpec> keys = {
+      {"plugin", ValueType::kString, true,
+       "the training recipe plugin of this stage, e.g. \"mlm\" or \"contrastive\" (see `sentbench plugins`)"},
+      {"name", ValueType::kString, false,
+       "the stage's name: its folder stages/<name>/ and its label in logs and reports (default \"<index>-<plugin>\")"},
   };
   return keys;
 }
@@ -304,6 +403,13 @@ std::vector<std::string> eval_types() {
   return out;
 }
 
+std::vector<Config> training_tables(const Config& recipe) {
+  std::vector<Config> out;
+  if (recipe.type_of("train") == ValueType::kTable) out.push_back(recipe.table("train"));
+  for (const auto& [index, stage] : array_tables(recipe, "stage", "", nullptr)) out.push_back(stage);
+  return out;
+}
+
 std::string RecipeProblem::str() const {
   const std::string location = where.str();
   return location.empty() ? message : location + ": " + message;
@@ -344,6 +450,9 @@ void check_train(const Config& recipe, const PluginHost* host, std::vector<Recip
     check_plugin_section(*train, train_keys(), PluginKind::kRecipe, host, out);
   }
 }
+void check_stage_section(const Config& recipe, const PluginHost* host, std::vector<RecipeProblem>& out) {
+  check_stages(recipe, host, out);
+}
 void check_eval_section(const Config& recipe, const PluginHost*, std::vector<RecipeProblem>& out) {
   check_evals(recipe, out);
 }
@@ -354,8 +463,8 @@ void check_report(const Config& recipe, const PluginHost*, std::vector<RecipePro
 const std::vector<Section>& sections() {
   static const std::vector<Section> list = {
       {"run", run_keys, check_run},          {"encoder", encoder_keys, check_encoder},
-      {"train", train_keys, check_train},    {"eval", eval_keys, check_eval_section},
-      {"report", report_keys, check_report},
+      {"train", train_keys, check_train},    {"stage", stage_keys, check_stage_section},
+      {"eval", eval_keys, check_eval_section}, {"report", report_keys, check_report},
   };
   return list;
 }
@@ -404,6 +513,16 @@ std::vector<RecipeProblem> validate_recipe(const Config& recipe, const PluginHos
   if (!recipe.contains("encoder")) {
     add(out, recipe.where(), "missing section [encoder]: every recipe names an encoder plugin (plugin = \"...\")");
   }
+  if (recipe.contains("train") && recipe.contains("stage")) {
+    add(out, recipe.where("stage"),
+        fmt::format("the recipe has both [train] (at {}) and [[stage]] tables; a recipe trains either in one [train] "
+                    "table or in [[stage]] tables run in order: turn [train] into the first [[stage]] (same keys), "
+                    "or remove the [[stage]] tables",
+                    recipe.where("train").str()));
+  }
+  // Evaluation during training names [[eval]] tasks: they must exist.
+  const std::vector<std::string> evals = eval_names(recipe);
+  for (const Config& train : training_tables(recipe)) check_training_eval_keys(train, evals, out);
   return out;
 }
 

@@ -11,16 +11,25 @@ namespace sentbench {
 
 class PluginHost;
 
-// The harness's own keys of [run], [encoder], [train], [[eval]] and [report] (without plugin keys).
+// The harness's own keys of [run], [encoder], [train], [[stage]], [[eval]] and [report] (without plugin
+// keys).
 const std::vector<KeySpec>& run_keys();
 const std::vector<KeySpec>& encoder_keys();  // "plugin" plus harness-level encoder keys
 const std::vector<KeySpec>& train_keys();
+// Keys every [[stage]] table has besides its plugin's: "plugin" and "name".
+const std::vector<KeySpec>& stage_keys();
 const std::vector<KeySpec>& eval_keys();     // keys every [[eval]] has ("type", "name", ...)
 const std::vector<KeySpec>& report_keys();
 
 // Task types register the extra keys of their [[eval]] tables here (a registry, not an if/else chain).
 void register_eval_type(const std::string& type, std::vector<KeySpec> keys);
 std::vector<std::string> eval_types();
+
+// The name of the `index`-th (0-based) [[stage]] table: its `name`, else "<index + 1>-<plugin>".
+std::string stage_name(const Config& stage, std::size_t index);
+// The training tables of a recipe: [train], or every [[stage]] table in order (both when a recipe that
+// validation refuses has both). Tables of the wrong type are left out.
+std::vector<Config> training_tables(const Config& recipe);
 
 // One problem found in a recipe.
 struct RecipeProblem {
@@ -31,7 +40,8 @@ struct RecipeProblem {
 
 // Checks every key of the recipe against the declared keys (plugin sections against the plugin's own
 // KeySpecs when `host` is given): unknown keys with the closest valid key, wrong types with the expected
-// type, missing required keys, unknown plugins and eval types. Returns all problems, empty when valid.
+// type, missing required keys, unknown plugins and eval types; [train] beside [[stage]], stage names that
+// repeat or are no folder name, eval_tasks naming no [[eval]] task. Returns all problems, empty when valid.
 std::vector<RecipeProblem> validate_recipe(const Config& recipe, const PluginHost* host);
 
 // Checks one table against a key list; used for every section and by plugins for their own checks.

@@ -81,8 +81,8 @@ TEST(RecipeSchema, ProblemsFromAnOverrideNameTheOverride) {
 
 TEST(RecipeSchema, UnknownSectionsAndTopLevelKeys) {
   EXPECT_EQ(validate("[encoder]\nplugin = \"x\"\n[zzz]\na = 1\n"),
-            (Lines{"r.toml:3:1: unknown section [zzz] (valid sections: [run], [encoder], [train], [[eval]], "
-                   "[report])"}));
+            (Lines{"r.toml:3:1: unknown section [zzz] (valid sections: [run], [encoder], [train], [[stage]], "
+                   "[[eval]], [report])"}));
   EXPECT_EQ(validate("foo = 1\ntitle = \"t\"\n[encoder]\nplugin = \"x\"\n"),
             (Lines{"r.toml:1:7: unknown top-level key 'foo'; every key belongs to a section such as [run] or "
                    "[encoder]",
@@ -151,16 +151,23 @@ TEST(RecipeSchema, UnknownPluginsAreReportedByTheHost) {
                    "`sentbench plugins`, [run].plugin_dirs and $SENTBENCH_PLUGIN_PATH)"}));
 }
 
-// Uses the fixture plugins when they are built (they are in a full build; harness_unit_tests alone does
-// not build them).
-TEST(RecipeSchema, PluginSectionsAreCheckedAgainstThePluginsKeys) {
+// Loads the fixture plugins test_encoder and test_recipe when they are built (they are in a full build;
+// harness_unit_tests alone does not build them); false when they are not.
+namespace {
+bool load_fixture_plugins(PluginHost& host) {
   const fs::path dir = SENTBENCH_TEST_PLUGIN_DIR;
   const fs::path encoder = dir / "sentbench-test_encoder.so";
   const fs::path recipe = dir / "sentbench-test_recipe.so";
-  if (!fs::exists(encoder) || !fs::exists(recipe)) GTEST_SKIP() << "fixture plugins not built in " << dir;
-  PluginHost host;
+  if (!fs::exists(encoder) || !fs::exists(recipe)) return false;
   host.load(encoder);
   host.load(recipe);
+  return true;
+}
+}  // namespace
+
+TEST(RecipeSchema, PluginSectionsAreCheckedAgainstThePluginsKeys) {
+  PluginHost host;
+  if (!load_fixture_plugins(host)) GTEST_SKIP() << "fixture plugins not built in " << SENTBENCH_TEST_PLUGIN_DIR;
   EXPECT_EQ(validate("[encoder]\nplugin = \"test_encoder\"\ndim = 8\n", &host), Lines{});
   EXPECT_EQ(validate("[encoder]\nplugin = \"test_encoder\"\ndim = \"8\"\ndimm = 3\n", &host),
             (Lines{"r.toml:3:7: key 'encoder.dim': expected an integer, found a string (\"8\")",
@@ -169,6 +176,70 @@ TEST(RecipeSchema, PluginSectionsAreCheckedAgainstThePluginsKeys) {
             (Lines{"r.toml:2:10: unknown encoder plugin 'test_encodr'; did you mean 'test_encoder'?"}));
   EXPECT_EQ(validate("[encoder]\nplugin = \"test_encoder\"\n[train]\nplugin = \"test_encoder\"\n", &host),
             (Lines{"r.toml:4:10: 'test_encoder' is an encoder plugin, not a recipe plugin"}));
+}
+
+// [[stage]] tables: each checked against its own plugin's keys, named for its folder, never beside [train].
+TEST(RecipeSchema, StagesAreCheckedOneByOneAgainstTheirPlugins) {
+  PluginHost host;
+  if (!load_fixture_plugins(host)) GTEST_SKIP() << "fixture plugins not built in " << SENTBENCH_TEST_PLUGIN_DIR;
+  const std::string head = "[encoder]\nplugin = \"test_encoder\"\n";
+  EXPECT_EQ(validate(head + "[[stage]]\nplugin = \"test_recipe\"\nsteps = 2\n[[stage]]\nplugin = \"test_recipe\"\n"
+                            "name = \"fine-tune\"\nsteps = 3\n",
+                     &host),
+            Lines{});
+  // An unknown key in stage 2 names its line and the closest key; stage 1 is fine.
+  EXPECT_EQ(validate(head + "[[stage]]\nplugin = \"test_recipe\"\nsteps = 2\n[[stage]]\nplugin = \"test_recipe\"\n"
+                            "stepz = 3\n",
+                     &host),
+            (Lines{"r.toml:8:9: unknown key 'stage[1].stepz'; did you mean 'stage[1].steps'?"}));
+  EXPECT_EQ(validate(head + "[[stage]]\nplugin = \"test_recipee\"\n", &host),
+            (Lines{"r.toml:4:10: unknown recipe plugin 'test_recipee'; did you mean 'test_recipe'?"}));
+}
+
+TEST(RecipeSchema, StagesAndTrainDoNotMix) {
+  EXPECT_EQ(validate("[encoder]\nplugin = \"x\"\n[train]\nplugin = \"a\"\n[[stage]]\nplugin = \"a\"\n"),
+            (Lines{"r.toml:5:1: the recipe has both [train] (at r.toml:3:1) and [[stage]] tables; a recipe trains "
+                   "either in one [train] table or in [[stage]] tables run in order: turn [train] into the first "
+                   "[[stage]] (same keys), or remove the [[stage]] tables"}));
+  EXPECT_EQ(validate("[encoder]\nplugin = \"x\"\n[stage]\nplugin = \"a\"\n"),
+            (Lines{"r.toml:3:1: key 'stage': expected an array of tables ([[stage]]), found a table; write [[stage]] "
+                   "(one per training stage) instead of [stage]"}));
+  EXPECT_EQ(validate("[encoder]\nplugin = \"x\"\n[[stage]]\nname = \"pre\"\n"),
+            (Lines{"r.toml:3:1: missing required key 'stage[0].plugin' in table 'stage[0]' (a string: the training "
+                   "recipe plugin of this stage, e.g. \"mlm\" or \"contrastive\" (see `sentbench plugins`))"}));
+}
+
+TEST(RecipeSchema, StageNamesAreUniqueFolderNames) {
+  // Default names are "<index>-<plugin>"; an explicit name may not take one that is already used.
+  EXPECT_EQ(validate("[encoder]\nplugin = \"x\"\n[[stage]]\nplugin = \"a\"\n[[stage]]\nplugin = \"a\"\n"
+                     "name = \"1-a\"\n[[stage]]\nplugin = \"b\"\nname = \"../up\"\n"),
+            (Lines{"r.toml:7:8: duplicate stage name '1-a' (also used at r.toml:3:1); give each [[stage]] its own "
+                   "name = \"...\"",
+                   "r.toml:10:8: stage name '../up' cannot be a folder name (stages/<name>/): use letters, digits, "
+                   "'-', '_' or '.', without '/'"}));
+  EXPECT_EQ(sentbench::stage_name(Config::parse("plugin = \"mlm\"\n"), 0), "1-mlm");
+  EXPECT_EQ(sentbench::stage_name(Config::parse("plugin = \"mlm\"\nname = \"pre\"\n"), 3), "pre");
+}
+
+TEST(RecipeSchema, EvalTasksNameTheRecipesEvalTasks) {
+  register_toy_types();
+  const std::string evals = "[[eval]]\ntype = \"toy_sts\"\nname = \"stsb\"\npath = \"a\"\n"
+                            "[[eval]]\ntype = \"toy_retrieval\"\npath = \"b\"\n";
+  // By name, or by type for a table without a name.
+  EXPECT_EQ(validate("[encoder]\nplugin = \"x\"\n[train]\nplugin = \"a\"\neval_tasks = [\"stsb\", \"toy_retrieval\"]\n" +
+                     evals),
+            Lines{});
+  EXPECT_EQ(validate("[encoder]\nplugin = \"x\"\n[train]\nplugin = \"a\"\neval_tasks = [\"stbs\", 3]\n"
+                     "eval_max_items = -1\n" + evals),
+            (Lines{"r.toml:5:15: key 'train.eval_tasks': no [[eval]] task is named 'stbs'; did you mean 'stsb'?",
+                   "r.toml:5:23: key 'train.eval_tasks[1]': expected the name of an [[eval]] task (a string), found "
+                   "an integer (3)",
+                   "r.toml:6:18: key 'train.eval_max_items': must be 0 (the whole task) or a positive number of "
+                   "items, found -1"}));
+  EXPECT_EQ(validate("[encoder]\nplugin = \"x\"\n[[stage]]\nplugin = \"a\"\n[[stage]]\nplugin = \"a\"\n"
+                     "eval_tasks = [\"zzz\"]\n"),
+            (Lines{"r.toml:7:15: key 'stage[1].eval_tasks': no [[eval]] task is named 'zzz'; the recipe has no "
+                   "[[eval]] tasks (add them, or remove eval_tasks)"}));
 }
 
 TEST(ValidateTable, DottedSpecsDeclareSubTables) {
@@ -225,12 +296,13 @@ TEST(RecipeSchema, HarnessKeysAreDeclared) {
             (Lines{"name", "output_dir", "seed", "threads", "plugin_dirs", "deterministic", "dist_backend", "dist_timeout", "dist_bucket_mb"}));
   EXPECT_EQ(names(sentbench::encoder_keys()), (Lines{"plugin"}));
   EXPECT_EQ(names(sentbench::train_keys()), (Lines{"plugin"}));
+  EXPECT_EQ(names(sentbench::stage_keys()), (Lines{"plugin", "name"}));
   EXPECT_EQ(names(sentbench::eval_keys()), (Lines{"type", "name", "baselines", "optional"}));
   EXPECT_EQ(names(sentbench::report_keys()),
             (Lines{"formats", "title", "tolerance", "tolerance.main_score", "tolerance.throughput",
                    "tolerance.significance", "tolerance.min_drop", "tolerance.alpha"}));
   for (const auto* keys : {&sentbench::run_keys(), &sentbench::encoder_keys(), &sentbench::train_keys(),
-                           &sentbench::eval_keys(), &sentbench::report_keys()}) {
+                           &sentbench::stage_keys(), &sentbench::eval_keys(), &sentbench::report_keys()}) {
     for (const auto& k : *keys) EXPECT_GT(std::string(k.help).size(), 5u) << k.name;
   }
 }
