@@ -46,28 +46,54 @@ std::string new_run_id() {
   return fmt::format("{}-{:08x}", utc_now("%Y%m%dT%H%M%SZ"), static_cast<std::uint32_t>(rng()));
 }
 
+// Arrays of tables ([[stage]]) are walked item by item ("stage[1].lr"), so a difference names the key;
+// other arrays (betas) are one value.
 void flatten(const json& j, const std::string& prefix, std::map<std::string, std::string>& out) {
+  const bool tables = j.is_array() && !j.empty() &&
+                      std::all_of(j.begin(), j.end(), [](const json& item) { return item.is_object(); });
   if (j.is_object()) {
     for (const auto& [k, v] : j.items()) flatten(v, prefix.empty() ? k : prefix + "." + k, out);
+  } else if (tables) {
+    for (std::size_t i = 0; i < j.size(); ++i) flatten(j[i], fmt::format("{}[{}]", prefix, i), out);
   } else {
     out[prefix] = j.dump();
   }
 }
 
-// Step folders (finished checkpoints) under checkpoints/.
+// The folders a run writes training state to: the run folder ([train]) and each stages/<name>/ folder
+// ([[stage]]) that exists.
+std::vector<fs::path> training_dirs(const fs::path& dir) {
+  std::vector<fs::path> out = {dir};
+  std::error_code ec;
+  std::vector<fs::path> stages;
+  for (const auto& e : fs::directory_iterator(dir / "stages", ec)) {
+    if (e.is_directory()) stages.push_back(e.path());
+  }
+  std::sort(stages.begin(), stages.end());
+  out.insert(out.end(), stages.begin(), stages.end());
+  return out;
+}
+
+// Step folders (finished checkpoints) under checkpoints/ of the run and of its stages.
 std::vector<fs::path> checkpoint_dirs(const fs::path& dir) {
   std::vector<fs::path> out;
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(dir / "checkpoints", ec)) {
-    if (e.is_directory() && e.path().filename().string().rfind("step-", 0) == 0) out.push_back(e.path());
+  for (const fs::path& where : training_dirs(dir)) {
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(where / "checkpoints", ec)) {
+      if (e.is_directory() && e.path().filename().string().rfind("step-", 0) == 0) out.push_back(e.path());
+    }
   }
-  std::sort(out.begin(), out.end());
+  std::sort(out.begin(), out.end(), [](const fs::path& a, const fs::path& b) {
+    return a.filename() == b.filename() ? a < b : a.filename() < b.filename();
+  });
   return out;
 }
 
 // Temporaries of write_file_atomic / write_dir_atomic (".NAME.tmp-PID-RANDOM") left by a killed run.
 void remove_stale_temporaries(const fs::path& dir) {
-  for (const fs::path& where : {dir, dir / "checkpoints"}) {
+  std::vector<fs::path> places;
+  for (const fs::path& d : training_dirs(dir)) places.insert(places.end(), {d, d / "checkpoints"});
+  for (const fs::path& where : places) {
     std::error_code ec;
     std::vector<fs::path> stale;
     for (const auto& e : fs::directory_iterator(where, ec)) {
@@ -81,6 +107,12 @@ void remove_stale_temporaries(const fs::path& dir) {
       else log::info("removed {}, left by an interrupted run", p.string());
     }
   }
+}
+
+// A checkpoint as messages name it: step-N for the run's own, stages/<name>/checkpoints/step-N for a stage's.
+std::string newest_name(const fs::path& dir, const fs::path& checkpoint) {
+  return checkpoint.parent_path().parent_path() == dir ? checkpoint.filename().string()
+                                                      : checkpoint.lexically_relative(dir).string();
 }
 
 json read_identity(const fs::path& dir) {
@@ -105,8 +137,8 @@ fs::path move_aside(const fs::path& dir) {
   fs::path target = dir / ("superseded-" + utc_now("%Y%m%dT%H%M%SZ"));
   for (int i = 2; fs::exists(target); ++i) target = dir / fmt::format("superseded-{}-{}", utc_now("%Y%m%dT%H%M%SZ"), i);
   fs::create_directories(target);
-  for (const char* name : {"checkpoints", "model", "train_log.jsonl", kIdentityFile, "results.json", "run.json",
-                           "report.json", "report.md", "report.html", "recipe.toml", "details"}) {
+  for (const char* name : {"checkpoints", "stages", "model", "train_log.jsonl", kIdentityFile, "results.json",
+                           "run.json", "report.json", "report.md", "report.html", "recipe.toml", "details"}) {
     if (fs::exists(dir / name)) fs::rename(dir / name, target / name);
   }
   return target;
@@ -120,9 +152,21 @@ std::string training_settings_json(const Config& recipe) {
   for (const char* table : {"encoder", "train"}) {
     if (all.contains(table)) s[table] = all[table];
   }
-  // What a resumed run may change: how long it trains and how it keeps checkpoints.
-  if (s.contains("train")) {
-    for (const char* key : {"steps", "checkpoint_every", "keep_checkpoints", "prefetch"}) s["train"].erase(key);
+  // What a resumed run may change: how long it trains, how it keeps checkpoints, and what it scores on
+  // the way (evaluation during training leaves the weights and the random streams as they were).
+  const auto drop_resumable = [](json& table) {
+    for (const char* key : {"steps", "checkpoint_every", "keep_checkpoints", "prefetch", "eval_every", "eval_tasks",
+                            "eval_max_items"}) {
+      table.erase(key);
+    }
+  };
+  if (s.contains("train")) drop_resumable(s["train"]);
+  // A staged recipe: every stage's settings, in order (stage[1].lr in a difference).
+  if (all.contains("stage") && all["stage"].is_array()) {
+    s["stage"] = all["stage"];
+    for (json& stage : s["stage"]) {
+      if (stage.is_object()) drop_resumable(stage);
+    }
   }
   s["seed"] = all.contains("run") && all["run"].contains("seed") ? all["run"]["seed"] : json(42);
   return s.dump();
@@ -194,7 +238,7 @@ RunFolder RunFolder::open(const fs::path& dir, const Config& recipe, const RunFo
             "Continue that run with --resume, move its files aside with --overwrite (into {}/superseded-<time>/), "
             "or write to another folder with -o DIR",
             dir.string(), checkpoints.size(), checkpoints.size() == 1 ? "" : "s", describe(identity),
-            checkpoints.back().filename().string(), dir.string()));
+            newest_name(dir, checkpoints.back()), dir.string()));
       }
       const fs::path aside = move_aside(dir);
       log::warn("--overwrite: moved the files of {} to {}", describe(identity), aside.string());

@@ -21,10 +21,12 @@ struct RunFolderOptions {
   bool force_resume = false;  // --force-resume: resume although the training settings differ
 };
 
-// The training settings a run is identified by: [encoder], [train] and [run].seed of the recipe, less
-// what a resumed run may change (train.steps, checkpoint_every, keep_checkpoints, prefetch).
+// The training settings a run is identified by: [encoder], [train] (or every [[stage]], in order) and
+// [run].seed of the recipe, less what a resumed run may change (steps, checkpoint_every, keep_checkpoints,
+// prefetch, and the evaluation during training: eval_every, eval_tasks, eval_max_items).
 std::string training_settings_json(const Config& recipe);
-// Dotted keys whose values differ between two settings JSON texts, as "key: old → new" lines.
+// Dotted keys whose values differ between two settings JSON texts, as "key: old → new" lines; arrays of
+// tables are walked item by item ("stage[1].lr: 0.001 → 0.002").
 std::vector<std::string> settings_differences(const std::string& before_json, const std::string& after_json);
 
 class RunFolder {

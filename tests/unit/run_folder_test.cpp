@@ -99,5 +99,50 @@ TEST(RunFolder, SettingsDifferencesNameDottedKeys) {
       "[run]\nseed = 3\n[encoder]\nplugin = 'hashing'\n[train]\nplugin = 'contrastive'\nlr = 1e-3\nsteps = 99\n")));
 }
 
+Config staged(const std::string& second_lr = "1e-3", const std::string& extra = "") {
+  return Config::parse("[run]\nseed = 3\n[encoder]\nplugin = 'hashing'\n[[stage]]\nplugin = 'mlm'\nlr = 5e-4\n"
+                       "steps = 10\n[[stage]]\nplugin = 'contrastive'\nlr = " + second_lr + "\nsteps = 10\n" + extra);
+}
+
+// A staged recipe's identity covers every stage; what a resumed run may change (steps, checkpoints, the
+// evaluation during training) is left out of it, as for [train].
+TEST(RunFolder, StagedRecipesAreIdentifiedByEveryStagesSettings) {
+  EXPECT_EQ(training_settings_json(staged()),
+            training_settings_json(staged("1e-3", "eval_every = 5\neval_tasks = ['a']\neval_max_items = 0\n")));
+  EXPECT_NE(training_settings_json(staged()), training_settings_json(staged("2e-3")));
+  const auto diff = settings_differences(training_settings_json(staged()), training_settings_json(staged("2e-3")));
+  EXPECT_EQ(diff, std::vector<std::string>{"stage[1].lr: 0.001 → 0.002"});
+  // [train] recipes keep the identity they had before stages existed, evaluation keys aside.
+  EXPECT_EQ(training_settings_json(recipe()),
+            training_settings_json(Config::parse("[run]\nseed = 3\n[encoder]\nplugin = 'hashing'\n[train]\nplugin = "
+                                                 "'contrastive'\nlr = 1e-3\nsteps = 10\neval_every = 100\n")));
+  EXPECT_EQ(training_settings_json(recipe()),
+            R"({"encoder":{"plugin":"hashing"},"seed":3,"train":{"lr":0.001,"plugin":"contrastive"}})");
+}
+
+TEST(RunFolder, StagesCheckpointsBelongToTheRunAndMoveAsideWithIt) {
+  log::set_level(log::Level::kError);
+  TempDir tmp;
+  const fs::path run = tmp / "run";
+  { RunFolder f = RunFolder::open(run, staged(), training()); }
+  fs::create_directories(run / "stages" / "2-contrastive" / "checkpoints" / "step-00000003");
+  fs::create_directories(run / "stages" / "2-contrastive" / "checkpoints" / ".step-00000004.tmp-1-a");
+  const std::string message = error_of<ConfigError>([&] { RunFolder::open(run, staged(), training()); });
+  EXPECT_TRUE(has_substr(message, "holds 1 checkpoint"));
+  EXPECT_TRUE(has_substr(message, "stages/2-contrastive/checkpoints/step-00000003"));
+  EXPECT_FALSE(fs::exists(run / "stages" / "2-contrastive" / "checkpoints" / ".step-00000004.tmp-1-a"))
+      << "a stage's half-written checkpoint is removed too";
+  RunFolderOptions overwrite = training();
+  overwrite.overwrite = true;
+  { RunFolder f = RunFolder::open(run, staged(), overwrite); }
+  EXPECT_FALSE(fs::exists(run / "stages"));
+  bool moved = false;
+  for (const auto& e : fs::directory_iterator(run)) {
+    moved |= fs::exists(e.path() / "stages" / "2-contrastive" / "checkpoints" / "step-00000003");
+  }
+  EXPECT_TRUE(moved);
+  log::set_level(log::Level::kInfo);
+}
+
 }  // namespace
 }  // namespace sentbench
