@@ -76,6 +76,31 @@ class ClusteringTask : public Task {
     return s;
   }
 
+  void limit_items(std::int64_t max_items) override {
+    if (max_items <= 0) return;
+    // One subset: k-means on several would multiply the cost, and the same texts at every step are what
+    // make the scores of a run comparable with one another.
+    std::vector<std::int64_t> idx = subsets_idx_.front();
+    if (static_cast<std::int64_t>(idx.size()) > max_items) {
+      std::mt19937_64 rng(seed_);
+      std::shuffle(idx.begin(), idx.end(), rng);
+      idx.resize(static_cast<std::size_t>(max_items));
+      std::sort(idx.begin(), idx.end());
+    }
+    // Only these texts are encoded: the data keeps them alone and the subset indexes them anew.
+    ClusteringDataset kept;
+    kept.label_names = data_.label_names;
+    kept.hash = data_.hash;
+    for (const std::int64_t i : idx) {
+      kept.texts.push_back(data_.texts[static_cast<std::size_t>(i)]);
+      kept.labels.push_back(data_.labels[static_cast<std::size_t>(i)]);
+    }
+    data_ = std::move(kept);
+    std::vector<std::int64_t> all(data_.texts.size());
+    std::iota(all.begin(), all.end(), 0);
+    subsets_idx_ = {std::move(all)};
+  }
+
   Scores evaluate_lexical(TaskContext& context) override {
     const auto start = std::chrono::steady_clock::now();
     const TfIdf tfidf(data_.texts, tfidf_features_);

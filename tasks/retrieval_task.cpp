@@ -2,6 +2,8 @@
 #include <algorithm>
 #include <chrono>
 #include <fstream>
+#include <iterator>
+#include <set>
 
 #include <fmt/format.h>
 #include <torch/torch.h>
@@ -83,6 +85,18 @@ class RetrievalTask : public Task {
     s.cache_hit = q.cache_hit && d.cache_hit;
     s.wall_seconds = seconds_since(start);
     return s;
+  }
+
+  void limit_items(std::int64_t max_items) override {
+    if (max_items <= 0 || items() <= max_items) return;
+    const auto n = static_cast<std::size_t>(max_items);
+    data_.query_ids.resize(n);
+    data_.query_texts.resize(n);
+    // Judgements of the dropped queries would count as unanswered queries.
+    const std::set<std::string> kept(data_.query_ids.begin(), data_.query_ids.end());
+    for (auto it = data_.qrels.begin(); it != data_.qrels.end();) {
+      it = kept.count(it->first) ? std::next(it) : data_.qrels.erase(it);
+    }
   }
 
   Scores evaluate_lexical(TaskContext& context) override {

@@ -37,16 +37,7 @@ class StsTask : public Task {
     o.score_column = t.get_string("score_column", o.score_column);
     o.split_column = t.get_string("split_column", o.split_column);
     data_ = load_sts(path_, o);
-    // Each distinct sentence is embedded once.
-    std::unordered_map<std::string, std::int64_t> index;
-    for (const auto& p : data_.pairs) {
-      for (const std::string* s : {&p.a, &p.b}) {
-        auto [it, added] = index.emplace(*s, static_cast<std::int64_t>(sentences_.size()));
-        if (added) sentences_.push_back(*s);
-        (s == &p.a ? left_ : right_).push_back(it->second);
-      }
-      gold_.push_back(p.score);
-    }
+    index_pairs();
   }
 
   std::string name() const override { return name_; }
@@ -73,6 +64,12 @@ class StsTask : public Task {
     return s;
   }
 
+  void limit_items(std::int64_t max_items) override {
+    if (max_items <= 0 || items() <= max_items) return;
+    data_.pairs.resize(static_cast<std::size_t>(max_items));
+    index_pairs();  // only the kept pairs' sentences are embedded
+  }
+
   Scores evaluate_lexical(TaskContext& context) override {
     const auto start = std::chrono::steady_clock::now();
     const TfIdf tfidf(sentences_);
@@ -85,6 +82,23 @@ class StsTask : public Task {
   }
 
  private:
+  // Each distinct sentence is embedded once: the sentence list and each pair's two rows in it.
+  void index_pairs() {
+    sentences_.clear();
+    left_.clear();
+    right_.clear();
+    gold_.clear();
+    std::unordered_map<std::string, std::int64_t> index;
+    for (const auto& p : data_.pairs) {
+      for (const std::string* s : {&p.a, &p.b}) {
+        auto [it, added] = index.emplace(*s, static_cast<std::int64_t>(sentences_.size()));
+        if (added) sentences_.push_back(*s);
+        (s == &p.a ? left_ : right_).push_back(it->second);
+      }
+      gold_.push_back(p.score);
+    }
+  }
+
   Scores finish(const std::vector<double>& predicted, const TaskContext& context) const {
     Scores s;
     s.metrics["spearman"] = metrics::spearman(predicted, gold_);

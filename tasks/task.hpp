@@ -72,6 +72,12 @@ class Task {
   virtual std::int64_t items() const = 0;
   // Scores an encoder (the model or the random-init baseline).
   virtual Scores evaluate(Encoder& encoder, TaskContext& context) = 0;
+  // Cuts the task to at most `max_items` items (0: keeps it whole) for the quick scores taken during
+  // training, the same items on every call: retrieval keeps its first max_items judged queries (file
+  // order) and the whole corpus; STS its first max_items pairs (file order); clustering one subset, its
+  // first seeded subset cut to at most max_items texts by the same seed (and encodes only those).
+  // items() counts what is left.
+  virtual void limit_items(std::int64_t max_items) = 0;
   // The lexical baseline of this task type (BM25 or TF-IDF); the name it is reported under.
   virtual std::string lexical_name() const = 0;
   virtual std::string lexical_settings() const = 0;
