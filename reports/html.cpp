@@ -104,6 +104,46 @@ std::string results_section(const Report& report) {
   return out + "</section>\n";
 }
 
+// Colours of the quality curves (one per task metric), after the model's blue.
+constexpr const char* kQualityColors[] = {"#10b981", "#a855f7", "#ef4444", "#f59e0b", "#0ea5e9", "#64748b"};
+
+// The loss curve, the quality curve beside it when the log has scores taken during training, and the
+// learning rate, of one training log; `label` ends each title (a stage's name) when not empty.
+std::string curve_charts(const TrainingSummary& t, const std::string& label) {
+  std::string out;
+  std::vector<double> step, loss, lr;
+  for (const CurvePoint& p : t.curve) {
+    step.push_back(static_cast<double>(p.step));
+    loss.push_back(p.loss);
+    lr.push_back(p.lr);
+  }
+  if (t.curve_bucket > 1) {
+    out += fmt::format("<p class=\"note\">Each point is the mean of {} consecutive steps.</p>\n", t.curve_bucket);
+  }
+  const std::string suffix = label.empty() ? "" : ": " + label;
+  svg::LineChartOptions o;
+  o.x_label = "step";
+  out += "<div class=\"charts\">\n";
+  o.title = "Training loss" + suffix;
+  o.y_label = "loss";
+  out += svg::line_chart({{"loss", step, loss, kModelColor}}, o);
+  if (!t.eval_curve.empty()) {
+    std::vector<double> at;
+    for (const std::int64_t s : t.eval_curve.step) at.push_back(static_cast<double>(s));
+    std::vector<svg::Series> quality;
+    for (const auto& [name, values] : t.eval_curve.series) {
+      quality.push_back({name, at, values, kQualityColors[quality.size() % (sizeof kQualityColors / sizeof *kQualityColors)]});
+    }
+    o.title = "Quality during training" + suffix;
+    o.y_label = "score";
+    out += svg::line_chart(quality, o);
+  }
+  o.title = "Learning rate" + suffix;
+  o.y_label = "lr";
+  out += svg::line_chart({{"learning rate", step, lr, "#f59e0b"}}, o);
+  return out + "</div>\n";
+}
+
 std::string training_section(const Report& report) {
   std::string out = "<section id=\"training\">\n<h2>Training</h2>\n";
   if (!report.training) return out + "<p class=\"note\">This run did not train.</p>\n</section>\n";
@@ -112,27 +152,25 @@ std::string training_section(const Report& report) {
                {{std::to_string(t.steps), human_seconds(t.seconds), human_rate(t.pairs_per_s), human_rate(t.tokens_per_s),
                  fixed(t.final_loss), fixed(t.final_loss_mean)}},
                std::vector<bool>(6, true));
-  std::vector<double> step, loss, lr, tokens, pairs;
-  for (const CurvePoint& p : t.curve) {
-    step.push_back(static_cast<double>(p.step));
-    loss.push_back(p.loss);
-    lr.push_back(p.lr);
-    tokens.push_back(p.tokens_per_s);
-    pairs.push_back(p.pairs_per_s);
+  if (t.stages.empty()) {
+    out += curve_charts(t, "");
+  } else {
+    std::vector<std::vector<std::string>> rows;
+    for (const TrainingSummary& stage : t.stages) {
+      rows.push_back({stage.name, stage.plugin, std::to_string(stage.steps), human_seconds(stage.seconds),
+                      fixed(stage.final_loss), fixed(stage.final_loss_mean)});
+    }
+    out += fmt::format("<p class=\"note\">{} stages, in order, each starting from the model the one before it "
+                       "trained.</p>\n", t.stages.size());
+    out += table({"stage", "plugin", "steps", "wall time", "final loss", "mean loss, last 10 steps"}, rows,
+                 {false, false, true, true, true, true});
+    for (std::size_t i = 0; i < t.stages.size(); ++i) {
+      const TrainingSummary& stage = t.stages[i];
+      out += fmt::format("<h3>Stage {}: {} <span class=\"note\">({})</span></h3>\n", i + 1, escape(stage.name),
+                         escape(stage.plugin));
+      out += curve_charts(stage, stage.name);
+    }
   }
-  if (t.curve_bucket > 1) {
-    out += fmt::format("<p class=\"note\">Each point is the mean of {} consecutive steps.</p>\n", t.curve_bucket);
-  }
-  svg::LineChartOptions o;
-  o.x_label = "step";
-  out += "<div class=\"charts\">\n";
-  o.title = "Training loss";
-  o.y_label = "loss";
-  out += svg::line_chart({{"loss", step, loss, kModelColor}}, o);
-  o.title = "Learning rate";
-  o.y_label = "lr";
-  out += svg::line_chart({{"learning rate", step, lr, "#f59e0b"}}, o);
-  out += "</div>\n";
   if (!t.steps_per_dataset.empty()) {
     std::vector<std::vector<std::string>> rows;
     for (const auto& [name, n] : t.steps_per_dataset) {

@@ -96,15 +96,25 @@ std::string speed_section(const Report& report) {
   return out;
 }
 
-std::string training_section(const Report& report) {
-  if (!report.training) return "";
-  const TrainingSummary& t = *report.training;
-  std::string out = "## Training\n\n";
-  TextTable summary({"steps", "wall time", "pairs/s", "tokens/s", "final loss", "mean loss, last 10 steps"},
-                    std::vector<Align>(6, Align::kRight));
-  summary.add_row({std::to_string(t.steps), human_seconds(t.seconds), human_rate(t.pairs_per_s),
-                   human_rate(t.tokens_per_s), fixed(t.final_loss), fixed(t.final_loss_mean)});
-  out += summary.str() + "\n";
+// Scores taken during training: up to 10 of the logged evaluation steps, one column per task metric.
+std::string quality_table(const EvalCurve& curve) {
+  if (curve.empty()) return "";
+  std::vector<std::string> header = {"step"};
+  for (const auto& [name, values] : curve.series) header.push_back(name);
+  TextTable table(header, std::vector<Align>(header.size(), Align::kRight));
+  const std::vector<std::size_t> rows = sample_indices(curve.step.size(), 10);
+  for (const std::size_t i : rows) {
+    std::vector<std::string> row = {std::to_string(curve.step[i])};
+    for (const auto& [name, values] : curve.series) row.push_back(fixed(values[i]));
+    table.add_row(row);
+  }
+  return fmt::format("Quality during training ({} of {} evaluations):\n\n", rows.size(), curve.step.size()) +
+         table.str() + "\n";
+}
+
+// The loss curve (10 sampled points) and the quality table of one training log.
+std::string curves(const TrainingSummary& t) {
+  std::string out;
   if (!t.curve.empty()) {
     TextTable curve({"step", "loss", "lr", "grad norm", "tokens/s"}, std::vector<Align>(5, Align::kRight));
     for (const std::size_t i : sample_indices(t.curve.size(), 10)) {
@@ -115,6 +125,36 @@ std::string training_section(const Report& report) {
     out += fmt::format("Loss curve ({} of {} points{}):\n\n", std::min<std::size_t>(10, t.curve.size()), t.curve.size(),
                        t.curve_bucket > 1 ? fmt::format(", each the mean of {} steps", t.curve_bucket) : "");
     out += curve.str() + "\n";
+  }
+  return out + quality_table(t.eval_curve);
+}
+
+std::string training_section(const Report& report) {
+  if (!report.training) return "";
+  const TrainingSummary& t = *report.training;
+  std::string out = "## Training\n\n";
+  TextTable summary({"steps", "wall time", "pairs/s", "tokens/s", "final loss", "mean loss, last 10 steps"},
+                    std::vector<Align>(6, Align::kRight));
+  summary.add_row({std::to_string(t.steps), human_seconds(t.seconds), human_rate(t.pairs_per_s),
+                   human_rate(t.tokens_per_s), fixed(t.final_loss), fixed(t.final_loss_mean)});
+  out += summary.str() + "\n";
+  if (t.stages.empty()) {
+    out += curves(t);
+  } else {
+    TextTable stages({"stage", "plugin", "steps", "wall time", "final loss", "mean loss, last 10 steps"},
+                     {Align::kLeft, Align::kLeft, Align::kRight, Align::kRight, Align::kRight, Align::kRight});
+    for (const TrainingSummary& stage : t.stages) {
+      stages.add_row({stage.name, stage.plugin, std::to_string(stage.steps), human_seconds(stage.seconds),
+                      fixed(stage.final_loss), fixed(stage.final_loss_mean)});
+    }
+    out += fmt::format("{} stages, in order, each starting from the model the one before it trained:\n\n",
+                       t.stages.size()) + stages.str() + "\n";
+    for (std::size_t i = 0; i < t.stages.size(); ++i) {
+      const TrainingSummary& stage = t.stages[i];
+      out += fmt::format("### Stage {}: {} ({})\n\n", i + 1, stage.name, stage.plugin);
+      const std::string c = curves(stage);
+      out += c.empty() ? "No steps logged.\n\n" : c;
+    }
   }
   if (!t.steps_per_dataset.empty()) {
     TextTable mix({"dataset", "steps", "share"}, {Align::kLeft, Align::kRight, Align::kRight});

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <fstream>
 #include <limits>
+#include <set>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -159,6 +160,7 @@ struct LoggedStep {
   std::int64_t step = 0;
   double loss = kNaN, lr = kNaN, grad_norm = kNaN, pairs_per_s = kNaN, tokens_per_s = kNaN, seconds = kNaN;
   std::string dataset;
+  std::map<std::string, double> evals;  // "<task>/<metric>" of the log's "eval/<task>/<metric>" keys
 };
 
 std::vector<LoggedStep> read_train_log(const fs::path& path) {
@@ -182,6 +184,10 @@ std::vector<LoggedStep> read_train_log(const fs::path& path) {
     s.tokens_per_s = v.num("tokens_per_s", kNaN);
     s.seconds = v.num("step_seconds", kNaN);
     s.dataset = v.has("dataset") && v.at("dataset").value().is_string() ? v.str("dataset") : "";
+    // Evaluation during training: a score that was NaN (a constant prediction) is logged as null.
+    for (const auto& [key, value] : j.items()) {
+      if (key.rfind("eval/", 0) == 0 && key.size() > 5) s.evals[key.substr(5)] = v.num(key, kNaN);
+    }
     steps.push_back(std::move(s));
   }
   return steps;
@@ -209,10 +215,39 @@ double span_rate(const std::vector<LoggedStep>& steps, std::size_t begin, std::s
   return seconds > 0 ? work / seconds : finite_mean(rates);
 }
 
+// The steps that logged scores, as columns; at most kMaxEvalPoints of them, spread evenly (first and last
+// kept).
+EvalCurve eval_curve(const std::vector<LoggedStep>& steps) {
+  std::vector<const LoggedStep*> scored;
+  std::set<std::string> names;
+  for (const LoggedStep& s : steps) {
+    if (s.evals.empty()) continue;
+    scored.push_back(&s);
+    for (const auto& [name, value] : s.evals) names.insert(name);
+  }
+  EvalCurve curve;
+  if (scored.empty()) return curve;
+  std::vector<std::size_t> picked;
+  if (scored.size() <= kMaxEvalPoints) {
+    for (std::size_t i = 0; i < scored.size(); ++i) picked.push_back(i);
+  } else {
+    for (std::size_t i = 0; i < kMaxEvalPoints; ++i) picked.push_back(i * (scored.size() - 1) / (kMaxEvalPoints - 1));
+  }
+  for (const std::size_t i : picked) {
+    curve.step.push_back(scored[i]->step);
+    for (const std::string& name : names) {
+      auto it = scored[i]->evals.find(name);
+      curve.series[name].push_back(it == scored[i]->evals.end() ? kNaN : it->second);
+    }
+  }
+  return curve;
+}
+
 TrainingSummary summarize_training(const std::vector<LoggedStep>& steps) {
   TrainingSummary t;
   t.steps = static_cast<std::int64_t>(steps.size());
   if (steps.empty()) return t;
+  t.eval_curve = eval_curve(steps);
   t.last_step = steps.back().step;
   for (const LoggedStep& s : steps) {
     if (std::isfinite(s.seconds)) {
@@ -302,6 +337,27 @@ ordered_json training_json(const TrainingSummary& t) {
           {"steps_per_dataset", datasets},
           {"curve", curve}};
   if (t.world_size > 1) out["world_size"] = t.world_size;  // absent: one process
+  // Added fields (report schema 1 readers ignore them): present only when there is something to say, so
+  // a report without them is byte for byte what it was.
+  if (!t.eval_curve.empty()) {
+    ordered_json series = ordered_json::object();
+    for (const auto& [name, values] : t.eval_curve.series) {
+      ordered_json column = ordered_json::array();
+      for (const double v : values) column.push_back(number(v));
+      series[name] = column;
+    }
+    out["eval_curve"] = {{"step", t.eval_curve.step}, {"series", series}};
+  }
+  if (!t.stages.empty()) {
+    ordered_json stages = ordered_json::array();
+    for (const TrainingSummary& stage : t.stages) {
+      ordered_json j = {{"name", stage.name}, {"plugin", stage.plugin}};
+      const ordered_json fields = training_json(stage);
+      for (const auto& [key, value] : fields.items()) j[key] = value;
+      stages.push_back(std::move(j));
+    }
+    out["stages"] = stages;
+  }
   return out;
 }
 
@@ -346,10 +402,110 @@ TrainingSummary read_training(const JsonView& v) {
       for (std::size_t i = 0; i < t.curve.size(); ++i) t.curve[i].*field = column.at(i).as_num();
     }
   }
+  if (v.has("eval_curve")) {
+    const JsonView c = v.at("eval_curve");
+    c.expect_object();
+    const JsonView step = c.at("step");
+    step.expect_array();
+    for (std::size_t i = 0; i < step.value().size(); ++i) {
+      t.eval_curve.step.push_back(static_cast<std::int64_t>(step.at(i).as_num()));
+    }
+    const JsonView series = c.at("series");
+    series.expect_object();
+    for (const auto& [name, value] : series.value().items()) {
+      const JsonView column = series.at(name);
+      column.expect_array();
+      if (column.value().size() != t.eval_curve.step.size()) {
+        column.fail(fmt::format("expected {} values", t.eval_curve.step.size()));
+      }
+      auto& out = t.eval_curve.series[name];
+      for (std::size_t i = 0; i < column.value().size(); ++i) out.push_back(column.at(i).as_num());
+    }
+  }
+  if (v.has("stages")) {
+    const JsonView stages = v.at("stages");
+    stages.expect_array();
+    for (std::size_t i = 0; i < stages.value().size(); ++i) {
+      TrainingSummary stage = read_training(stages.at(i));
+      stage.name = stages.at(i).str("name");
+      stage.plugin = stages.at(i).str("plugin");
+      t.stages.push_back(std::move(stage));
+    }
+  }
   return t;
 }
 
 std::string default_title(const std::string& run_name) { return "sentbench report: " + run_name; }
+
+// One stage of a staged recipe as the run folder holds it: stages/<name>/train_log.jsonl.
+struct StageLog {
+  std::string name;
+  std::string plugin;
+  double seconds = kNaN;  // wall time run.json recorded for it
+  fs::path log;
+};
+
+// The stages of a run: run.json's train.stages (written by the runner), else the recipe's [[stage]]
+// tables when their logs are there (`sentbench eval` after `sentbench train` rewrote run.json without
+// them); empty for a [train] recipe.
+std::vector<StageLog> stage_logs(const json& run, const JsonView& r, const fs::path& run_dir) {
+  std::vector<StageLog> out;
+  if (r.at("train").has("stages")) {
+    const JsonView listed = r.at("train").at("stages");
+    listed.expect_array();
+    for (std::size_t i = 0; i < listed.value().size(); ++i) {
+      const JsonView stage = listed.at(i);
+      stage.expect_object();
+      const std::string name = stage.str("name");
+      if (name.empty()) stage.at("name").fail("expected the stage's name");
+      out.push_back({name, stage.str("plugin"), stage.num("seconds", kNaN), run_dir / "stages" / name / "train_log.jsonl"});
+    }
+    return out;
+  }
+  const json& recipe = run.contains("recipe") ? run["recipe"] : json();
+  if (!recipe.is_object() || !recipe.contains("stage") || !recipe["stage"].is_array()) return out;
+  for (std::size_t i = 0; i < recipe["stage"].size(); ++i) {
+    const json& stage = recipe["stage"][i];
+    if (!stage.is_object()) continue;
+    const std::string plugin = stage.value("plugin", std::string("stage"));
+    // The harness's default stage name (recipe_schema.hpp: stage_name).
+    const std::string name = stage.contains("name") && stage["name"].is_string() ? stage["name"].get<std::string>()
+                                                                                : fmt::format("{}-{}", i + 1, plugin);
+    out.push_back({name, plugin, kNaN, run_dir / "stages" / name / "train_log.jsonl"});
+  }
+  // A run that only evaluated a staged recipe did not train.
+  const bool logged = std::any_of(out.begin(), out.end(), [](const StageLog& s) { return fs::exists(s.log); });
+  return logged ? out : std::vector<StageLog>{};
+}
+
+// Each stage's summary, and the run's: totals over every stage's steps, the last stage's end.
+TrainingSummary summarize_stages(const std::vector<StageLog>& stages) {
+  std::vector<LoggedStep> all;
+  std::vector<TrainingSummary> summaries;
+  for (const StageLog& stage : stages) {
+    std::vector<LoggedStep> steps;
+    if (fs::exists(stage.log)) steps = read_train_log(stage.log);
+    TrainingSummary s = summarize_training(steps);
+    s.name = stage.name;
+    s.plugin = stage.plugin;
+    if (std::isfinite(stage.seconds)) s.seconds = stage.seconds;
+    summaries.push_back(std::move(s));
+    all.insert(all.end(), steps.begin(), steps.end());
+  }
+  TrainingSummary t = summarize_training(all);
+  const TrainingSummary& last = summaries.back();
+  t.last_step = last.last_step;
+  t.final_loss = last.final_loss;
+  t.final_loss_mean = last.final_loss_mean;
+  t.curve_bucket = last.curve_bucket;
+  t.curve = last.curve;
+  t.eval_curve = EvalCurve{};  // each stage has its own; steps restart at 1 in every stage
+  double seconds = 0;
+  for (const TrainingSummary& s : summaries) seconds += s.seconds;
+  t.seconds = seconds;
+  t.stages = std::move(summaries);
+  return t;
+}
 
 }  // namespace
 
@@ -404,11 +560,16 @@ Report assemble_report(const fs::path& run_dir, const AssembleOptions& options) 
 
   const fs::path log_file = run_dir / "train_log.jsonl";
   const bool trained = r.has("train");
-  if (fs::exists(log_file) || trained) {
-    TrainingSummary t = fs::exists(log_file) ? summarize_training(read_train_log(log_file)) : TrainingSummary{};
+  const std::vector<StageLog> stages = stage_logs(run, r, run_dir);
+  if (!stages.empty()) {
+    report.training = summarize_stages(stages);
+  } else if (fs::exists(log_file) || trained) {
+    report.training = fs::exists(log_file) ? summarize_training(read_train_log(log_file)) : TrainingSummary{};
+  }
+  if (report.training) {
+    TrainingSummary& t = *report.training;
     if (trained && r.at("train").has("seconds")) t.seconds = r.at("train").num("seconds");
     if (trained && r.at("train").has("world_size")) t.world_size = static_cast<int>(r.at("train").integer("world_size"));
-    report.training = std::move(t);
   }
 
   const fs::path results_file = run_dir / "results.json";

@@ -65,8 +65,21 @@ struct CurvePoint {
   double tokens_per_s = 0;
 };
 
-// What training did, summarised from train_log.jsonl and run.json.
+// Scores taken during training (evaluation during training: train-log keys "eval/<task>/<metric>"),
+// at the steps that logged any; NaN where a step lacks one of them.
+struct EvalCurve {
+  std::vector<std::int64_t> step;
+  std::map<std::string, std::vector<double>> series;  // "<task>/<metric>" → one value per step
+  bool empty() const { return step.empty(); }
+};
+inline constexpr std::size_t kMaxEvalPoints = 500;
+
+// What training did, summarised from train_log.jsonl and run.json. A staged recipe ([[stage]]) has one
+// summary per stage in `stages`; the run's own summary then counts the steps, work and rates of all
+// stages together and takes final_loss, last_step and the curve from the last stage.
 struct TrainingSummary {
+  std::string name;                 // stages only: the stage's name
+  std::string plugin;               // stages only: its recipe plugin
   std::int64_t steps = 0;           // logged steps
   std::int64_t last_step = 0;
   double seconds = 0;               // wall time of Recipe::train (run.json), else the sum of step times
@@ -81,6 +94,8 @@ struct TrainingSummary {
   std::map<std::string, std::int64_t> steps_per_dataset;  // which mix component each step came from
   std::int64_t curve_bucket = 1;    // steps per curve point (the curve holds at most kMaxCurvePoints)
   std::vector<CurvePoint> curve;
+  EvalCurve eval_curve;             // empty when the log has no "eval/..." values
+  std::vector<TrainingSummary> stages;  // [[stage]] recipes: one per stage, in order
 };
 inline constexpr std::size_t kMaxCurvePoints = 500;
 

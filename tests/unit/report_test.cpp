@@ -5,6 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <fstream>
+
 #include "report.hpp"
 #include "report_fixtures.hpp"
 #include "sentbench/errors.hpp"
@@ -15,6 +17,7 @@
 namespace fs = std::filesystem;
 using sentbench::test::has_substr;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 namespace sentbench {
 namespace {
@@ -259,6 +262,94 @@ TEST(ReportMemory, ReadsThisProcessPeak) {
   const auto peak = process_peak_rss_bytes();
   ASSERT_TRUE(peak);
   EXPECT_GT(*peak, 1 << 20);
+}
+
+// A train log of `steps` steps with a falling loss; every `eval_every` steps (0: never) also the scores
+// evaluation during training writes ("eval/<task>/<metric>"), rising.
+void write_train_log(const fs::path& file, int steps, int eval_every, double loss0) {
+  fs::create_directories(file.parent_path());
+  std::ofstream out(file);
+  for (int step = 1; step <= steps; ++step) {
+    nlohmann::json line = {{"step", step}, {"loss", loss0 / step}, {"lr", 1e-3}, {"grad_norm", 1.0},
+                           {"pairs_per_s", 100.0}, {"tokens_per_s", 2000.0}, {"step_seconds", 0.5}};
+    if (eval_every > 0 && (step % eval_every == 0 || step == steps)) {
+      line["eval/stsb/spearman"] = 0.1 * step;
+      line["eval/cranfield/ndcg@10"] = 0.01 * step;
+      line["eval_seconds"] = 0.2;
+    }
+    out << line.dump() << '\n';
+  }
+}
+
+// The fixture run folder turned into a staged run: two stages with their own logs, listed in run.json.
+fs::path staged_fixture(const test::TempDir& tmp) {
+  const fs::path dir = copy_fixture(tmp);
+  fs::remove(dir / "train_log.jsonl");
+  write_train_log(dir / "stages" / "pre" / "train_log.jsonl", 20, 0, 8.0);
+  write_train_log(dir / "stages" / "2-contrastive" / "train_log.jsonl", 12, 4, 4.0);
+  auto run = nlohmann::json::parse(read_file(dir / "run.json"));
+  run["train"]["stages"] = {{{"name", "pre"}, {"plugin", "mlm"}, {"steps", 20}, {"seconds", 11.0}},
+                            {{"name", "2-contrastive"}, {"plugin", "contrastive"}, {"steps", 12}, {"seconds", 7.0}}};
+  write_file_atomic(dir / "run.json", run.dump(2));
+  return dir;
+}
+
+TEST(ReportStages, EachStageHasItsSummaryCurveAndQualityCurve) {
+  test::TempDir tmp;
+  const Report r = assemble_report(staged_fixture(tmp));
+  ASSERT_TRUE(r.training);
+  const TrainingSummary& t = *r.training;
+  ASSERT_EQ(t.stages.size(), 2u);
+  EXPECT_EQ(t.stages[0].name, "pre");
+  EXPECT_EQ(t.stages[0].plugin, "mlm");
+  EXPECT_EQ(t.stages[0].steps, 20);
+  EXPECT_DOUBLE_EQ(t.stages[0].seconds, 11.0);
+  EXPECT_TRUE(t.stages[0].eval_curve.empty());
+  EXPECT_EQ(t.stages[1].eval_curve.step, (std::vector<std::int64_t>{4, 8, 12}));
+  const std::vector<double>& spearman = t.stages[1].eval_curve.series.at("stsb/spearman");
+  ASSERT_EQ(spearman.size(), 3u);
+  EXPECT_NEAR(spearman[2], 1.2, 1e-12);
+  // The run: every stage's steps together, the last stage's end.
+  EXPECT_EQ(t.steps, 32);
+  EXPECT_EQ(t.last_step, 12);
+  EXPECT_DOUBLE_EQ(t.final_loss, 4.0 / 12);
+  EXPECT_EQ(t.curve.size(), 12u);
+
+  const std::string text = report_to_json(r);
+  const Report back = parse_report(text, "report.json");
+  EXPECT_EQ(report_to_json(back), text);
+  const auto j = nlohmann::json::parse(text);
+  EXPECT_EQ(j["training"]["stages"][1]["name"], "2-contrastive");
+  EXPECT_EQ(j["training"]["stages"][1]["eval_curve"]["series"]["cranfield/ndcg@10"].size(), 3u);
+  EXPECT_EQ(j["schema"], kReportSchema) << "added fields keep the major version";
+
+  const std::string md = render_markdown(r);
+  EXPECT_THAT(md, HasSubstr("### Stage 1: pre (mlm)"));
+  EXPECT_THAT(md, HasSubstr("### Stage 2: 2-contrastive (contrastive)"));
+  EXPECT_THAT(md, HasSubstr("Quality during training (3 of 3 evaluations)"));
+  EXPECT_THAT(md, HasSubstr("cranfield/ndcg@10"));
+  const std::string html = render_html(r);
+  for (const char* title : {"Training loss: pre", "Training loss: 2-contrastive", "Quality during training: 2-contrastive"}) {
+    EXPECT_THAT(html, HasSubstr(title));
+  }
+  EXPECT_THAT(html, Not(HasSubstr("Quality during training: pre"))) << "stage pre logged no scores";
+}
+
+TEST(ReportStages, AnUnstagedLogWithScoresGetsTheQualityCurveBesideTheLoss) {
+  test::TempDir tmp;
+  const fs::path dir = copy_fixture(tmp);
+  write_train_log(dir / "train_log.jsonl", 10, 5, 3.0);
+  const Report r = assemble_report(dir);
+  ASSERT_TRUE(r.training);
+  EXPECT_TRUE(r.training->stages.empty());
+  EXPECT_EQ(r.training->eval_curve.step, (std::vector<std::int64_t>{5, 10}));
+  EXPECT_THAT(render_html(r), HasSubstr("Quality during training"));
+  EXPECT_THAT(render_markdown(r), HasSubstr("Quality during training (2 of 2 evaluations)"));
+  const auto j = nlohmann::json::parse(report_to_json(r));
+  EXPECT_FALSE(j["training"].contains("stages"));
+  EXPECT_EQ(j["training"]["eval_curve"]["step"], nlohmann::json({5, 10}));
+  // Without scores nothing is added: the golden report stays byte for byte.
+  EXPECT_FALSE(nlohmann::json::parse(report_to_json(test::fixture_report()))["training"].contains("eval_curve"));
 }
 
 }  // namespace
