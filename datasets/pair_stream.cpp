@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "parse_util.hpp"
+#include "seeded_random.hpp"
 #include "sentbench/errors.hpp"
 #include "sentbench/utf8.hpp"
 #include "text_file.hpp"
@@ -35,44 +36,6 @@ constexpr const char* kFormats =
 
 // Salt for the dataset-choice generator, so it never coincides with a stream's generator.
 constexpr std::uint64_t kMixSalt = 0x6d69782d63686f69ULL;  // "mix-choi"
-
-// splitmix64: spreads nearby inputs (seed 1 and 2, epoch 3 and 4) over unrelated generator states.
-std::uint64_t splitmix64(std::uint64_t x) {
-  x += 0x9E3779B97F4A7C15ULL;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
-  return x ^ (x >> 31);
-}
-
-std::uint64_t derive_seed(std::uint64_t seed, std::uint64_t salt) { return splitmix64(splitmix64(seed) ^ salt); }
-
-// FNV-1a of a name: std::hash is not specified, and a stream's seed must survive a compiler change.
-std::uint64_t fnv1a(const std::string& text) {
-  std::uint64_t h = 0xcbf29ce484222325ULL;
-  for (const unsigned char c : text) {
-    h ^= c;
-    h *= 0x100000001b3ULL;
-  }
-  return h;
-}
-
-// Uniform in [0, n) by rejection. std::uniform_int_distribution's algorithm is implementation-defined,
-// and a checkpoint's replay must make the same draws wherever it runs.
-std::size_t bounded(std::mt19937_64& rng, std::uint64_t n) {
-  const std::uint64_t threshold = (std::uint64_t{0} - n) % n;  // 2^64 mod n: values below it would bias small results
-  for (;;) {
-    const std::uint64_t x = rng();
-    if (x >= threshold) return static_cast<std::size_t>(x % n);
-  }
-}
-
-// The classic locale keeps a global locale with digit grouping out of checkpoint text.
-std::string serialize(const std::mt19937_64& rng) {
-  std::ostringstream out;
-  out.imbue(std::locale::classic());
-  out << rng;
-  return out.str();
-}
 
 bool is_fresh(const StreamState& state) { return state.epoch == 0 && state.consumed == 0 && state.rng.empty(); }
 
@@ -137,13 +100,6 @@ std::vector<std::string> query_example(const json& object, const std::string& wh
   return texts;
 }
 
-// One non-blank line of a pairs file and where it came from; parsed only when drawn, so replaying a
-// checkpoint costs reading, not JSON parsing.
-struct PendingLine {
-  std::string text;
-  std::int64_t line_number = 0;
-};
-
 }  // namespace
 
 Example parse_example(const std::string& line, const std::string& where) {
@@ -175,122 +131,32 @@ Example parse_example(const std::string& line, const std::string& where) {
 
 // ---- PairStream ------------------------------------------------------------------------------------
 
-// The reservoir-style shuffle: `buffer` holds up to `capacity` lines; each draw takes a random slot and
-// refills it with the file's next line, so memory is bounded by the buffer whatever the file size.
+// Lines are parsed only when drawn, so replaying a checkpoint costs reading, not JSON parsing.
 struct PairStream::Impl {
-  fs::path file;
-  std::uint64_t seed = 0;
-  std::size_t capacity = 0;
-  std::unique_ptr<LineReader> reader;  // null before the first use and once the file is exhausted
-  std::vector<PendingLine> buffer;
-  std::mt19937_64 rng;
-  std::uint64_t epoch = 0;
-  std::uint64_t consumed = 0;
-  bool started = false;
+  ShuffledLines lines;
   std::int64_t last_line = 0;
-
-  // Next non-blank line (a trailing empty line is common and is not an example).
-  bool read_line(PendingLine& out) {
-    if (!reader) return false;
-    while (reader->next(out.text))
-      if (!detail::is_blank(out.text)) {
-        out.line_number = reader->line_number();
-        return true;
-      }
-    reader.reset();  // frees the reader's buffers while the shuffle buffer drains
-    return false;
-  }
-
-  void start_epoch(std::uint64_t e) {
-    reader.reset();
-    buffer.clear();
-    reader = std::make_unique<LineReader>(file);
-    rng.seed(derive_seed(seed, e));
-    epoch = e;
-    consumed = 0;
-    started = true;
-    PendingLine line;
-    while (buffer.size() < capacity && read_line(line)) buffer.push_back(std::move(line));
-    if (buffer.empty())
-      throw DataError(fmt::format("{}: no examples (the file is empty or holds only blank lines); remove it from "
-                                  "the data config or give it weight 0",
-                                  file.string()));
-  }
-
-  // One draw from a non-empty buffer.
-  PendingLine take() {
-    const std::size_t i = bounded(rng, buffer.size());
-    PendingLine out = std::move(buffer[i]);
-    PendingLine next;
-    if (read_line(next)) {
-      buffer[i] = std::move(next);
-    } else {
-      if (i + 1 != buffer.size()) buffer[i] = std::move(buffer.back());
-      buffer.pop_back();
-    }
-    ++consumed;
-    return out;
-  }
-
-  PendingLine draw() {
-    if (!started)
-      start_epoch(0);
-    else if (buffer.empty())
-      start_epoch(epoch + 1);
-    return take();
-  }
 };
 
 PairStream::PairStream(fs::path file, std::uint64_t seed, std::size_t buffer)
-    : impl_(std::make_unique<Impl>()), file_(std::move(file)) {
-  if (buffer == 0)
-    throw ConfigError(fmt::format("shuffle buffer for {} must hold at least 1 example (1 = file order)",
-                                  file_.string()));
-  impl_->file = file_;
-  impl_->seed = seed;
-  impl_->capacity = buffer;
-}
+    : impl_(std::make_unique<Impl>(Impl{
+          ShuffledLines(file, seed, buffer, 0, "remove it from the data config or give it weight 0"), 0})),
+      file_(std::move(file)) {}
 
 PairStream::~PairStream() = default;
 PairStream::PairStream(PairStream&&) noexcept = default;
 PairStream& PairStream::operator=(PairStream&&) noexcept = default;
 
 Example PairStream::next() {
-  PendingLine line = impl_->draw();
+  NumberedLine line = impl_->lines.next();
   impl_->last_line = line.line_number;
   return parse_example(line.text, where());
 }
 
-StreamState PairStream::state() const {
-  if (!impl_->started) return {};
-  return StreamState{impl_->epoch, impl_->consumed, serialize(impl_->rng)};
-}
+StreamState PairStream::state() const { return impl_->lines.state(); }
 
-// Replays the saved epoch's draws without parsing; see the header for the cost.
 void PairStream::restore(const StreamState& state) {
-  Impl& s = *impl_;
-  if (is_fresh(state)) {
-    s.reader.reset();
-    s.buffer.clear();
-    s.started = false;
-    s.epoch = s.consumed = 0;
-    s.last_line = 0;
-    return;
-  }
-  s.start_epoch(state.epoch);
-  for (std::uint64_t k = 0; k < state.consumed; ++k) {
-    if (s.buffer.empty())
-      throw DataError(fmt::format("{}: cannot restore the data position: the checkpoint used {} examples of epoch "
-                                  "{} but the file holds only {}; the file changed since the checkpoint (restore "
-                                  "the original file or restart the data stream)",
-                                  file_.string(), state.consumed, state.epoch, k));
-    s.last_line = s.take().line_number;
-  }
-  if (!state.rng.empty() && serialize(s.rng) != state.rng)
-    throw DataError(fmt::format("{}: cannot restore the data position: replaying it gives a different shuffle "
-                                "state than the checkpoint's; the seed, the shuffle buffer size or the file "
-                                "changed since (resume with the original settings and data)",
-                                file_.string()));
+  impl_->lines.restore(state);
+  impl_->last_line = 0;
 }
 
 std::string PairStream::where() const { return fmt::format("{}:{}", file_.string(), impl_->last_line); }

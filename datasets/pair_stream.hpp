@@ -12,20 +12,13 @@
 #include <string>
 #include <vector>
 
+#include "shuffled_lines.hpp"
+
 namespace sentbench {
 
 // One training example: 2 texts (pair) or 3 (with a hard negative).
 struct Example {
   std::vector<std::string> texts;
-};
-
-// Where a stream is, enough to continue it exactly after a restart. (epoch, consumed) is what restore
-// replays; rng only checks that the replay landed where the saved stream was (same seed, same buffer
-// size, same file), so a resumed run cannot silently train on a different order.
-struct StreamState {
-  std::uint64_t epoch = 0;          // how many times the file was restarted
-  std::uint64_t consumed = 0;       // examples handed out in this epoch
-  std::string rng;                  // serialized std::mt19937_64 of the shuffle buffer; "" = not checked
 };
 
 // Reads one file in constant memory: a seeded shuffle buffer of `buffer` examples; when the file runs

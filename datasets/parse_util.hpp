@@ -74,9 +74,9 @@ inline std::string excerpt(std::string_view text, std::size_t limit = 60) {
   return std::string(text.substr(0, cut)) + "...";
 }
 
-// One JSONL line as any JSON value; DataError at reader.where() otherwise. `expected` completes the
+// One JSONL line as any JSON value; DataError at `where` ("file:line") otherwise. `expected` completes the
 // message "each line must be one complete JSON <expected>".
-inline nlohmann::json parse_json_line(const LineReader& reader, const std::string& line,
+inline nlohmann::json parse_json_line(const std::string& where, const std::string& line,
                                       std::string_view expected = "object") {
   try {
     return nlohmann::json::parse(line);
@@ -86,9 +86,14 @@ inline nlohmann::json parse_json_line(const LineReader& reader, const std::strin
       why.erase(0, close + 2);
     // The parser sees one line, so its "line 1" would contradict the file line in front of it.
     if (const auto at = why.find("at line 1, column "); at != std::string::npos) why.erase(at + 3, 8);
-    throw DataError(fmt::format("{}: malformed JSON: {} (each line must be one complete JSON {})",
-                                reader.where(), why, expected));
+    throw DataError(fmt::format("{}: malformed JSON: {} (each line must be one complete JSON {})", where, why,
+                                expected));
   }
+}
+
+inline nlohmann::json parse_json_line(const LineReader& reader, const std::string& line,
+                                      std::string_view expected = "object") {
+  return parse_json_line(reader.where(), line, expected);
 }
 
 // One JSONL line as an object; DataError at reader.where() otherwise.

@@ -18,4 +18,8 @@ enum class TextListFormat {
 // file:line for a malformed line; IoError when the file cannot be read.
 std::vector<std::string> read_text_list(const std::filesystem::path& path, TextListFormat format);
 
+// The text of one non-blank JSONL line: a JSON string, or an object's "text" string. DataError naming
+// `where` ("file:line") otherwise.
+std::string parse_text_json(const std::string& line, const std::string& where);
+
 }  // namespace sentbench
