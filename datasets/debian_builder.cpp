@@ -543,6 +543,22 @@ BuildStats build_debian_data(const BuildOptions& options) {
     ++stats.pairs;
   }
 
+  // The masked-LM corpus: whole long descriptions, not cut (the model cuts what it cannot use), one a
+  // line. Texts shared by several descriptions (one long text under different synopses) appear once, so
+  // families of near-identical packages do not weigh more.
+  std::string corpus_txt;
+  std::unordered_set<std::string> corpus_seen;
+  for (std::size_t i : train) {
+    std::string text;
+    for (const auto& paragraph : all[i].paragraphs) text += (text.empty() ? "" : " ") + paragraph;
+    if (!corpus_seen.insert(text).second) {
+      ++stats.corpus_duplicates;
+      continue;
+    }
+    corpus_txt += text + '\n';
+    ++stats.corpus_texts;
+  }
+
   // Retrieval. Document ids are package names (with the md5 when one package has several descriptions);
   // queries get a "q:" prefix so no evaluator mistakes a query for its own document.
   std::unordered_map<std::string, std::size_t> descriptions_of_package;
@@ -649,6 +665,7 @@ BuildStats build_debian_data(const BuildOptions& options) {
   const Json sources = describe_lists(lists);
   write_dir_atomic(options.out_dir, [&](const fs::path& tmp) {
     write_file_atomic(tmp / "pairs.jsonl.gz", gzip(pairs));
+    write_file_atomic(tmp / "corpus.txt.gz", gzip(corpus_txt));
     write_file_atomic(tmp / "retrieval" / "corpus.jsonl", corpus_jsonl);
     write_file_atomic(tmp / "retrieval" / "queries.jsonl", queries_jsonl);
     write_file_atomic(tmp / "retrieval" / "qrels" / "test.tsv", qrels);
@@ -696,6 +713,8 @@ BuildStats build_debian_data(const BuildOptions& options) {
           {"pairs_uninformative", stats.pairs_uninformative},
           {"pairs_duplicate", stats.pairs_duplicate},
           {"pairs_capped", stats.pairs_capped},
+          {"corpus_texts", stats.corpus_texts},
+          {"corpus_duplicates", stats.corpus_duplicates},
           {"queries", stats.queries},
           {"corpus", stats.corpus},
           {"clustering", stats.clustering_per_section * stats.clustering_sections.size()},

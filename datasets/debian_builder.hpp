@@ -18,7 +18,8 @@
 namespace sentbench::debian {
 
 // Bumped whenever the same lists would produce different outputs, so old snapshots read as stale.
-inline constexpr int kBuilderVersion = 1;
+// 2: corpus.txt.gz (the masked-LM corpus) added.
+inline constexpr int kBuilderVersion = 2;
 
 // One distinct description (one Description-md5) and the binary packages that carry it.
 struct Description {
@@ -115,6 +116,8 @@ struct BuildStats {
   std::size_t pairs_uninformative = 0;  // first paragraph too short or equal to the synopsis
   std::size_t pairs_duplicate = 0;      // same (synopsis, first paragraph) as a pair already kept
   std::size_t pairs_capped = 0;         // left out by max_pairs
+  std::size_t corpus_texts = 0;         // lines of corpus.txt.gz (training descriptions' long texts)
+  std::size_t corpus_duplicates = 0;    // long texts equal to one already in corpus.txt.gz
   std::size_t queries = 0;
   std::size_t corpus = 0;
   std::vector<std::string> clustering_sections;
@@ -123,8 +126,11 @@ struct BuildStats {
 };
 
 // Builds every output into options.out_dir atomically (the folder is replaced as a whole):
-// pairs.jsonl.gz, retrieval/{corpus,queries}.jsonl + retrieval/qrels/test.tsv, clustering.jsonl,
-// tokenizer/ (when a writer is given) and manifest.json. Same lists and options → identical bytes.
+// pairs.jsonl.gz, corpus.txt.gz (the masked-LM corpus: each training description's whole long
+// description, paragraphs joined by a space, one a line, in the seeded order, each distinct text once;
+// nothing of the held-out side), retrieval/{corpus,queries}.jsonl + retrieval/qrels/test.tsv,
+// clustering.jsonl, tokenizer/ (when a writer is given) and manifest.json. Same lists and options →
+// identical bytes.
 BuildStats build_debian_data(const BuildOptions& options);
 
 // Whether a snapshot still matches the lists in lists_dir.

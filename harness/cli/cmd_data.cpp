@@ -26,8 +26,9 @@ void add_data_command(CLI::App& app, Action& action) {
   };
   auto args = std::make_shared<DebianArgs>();
   CLI::App* d = cmd->add_subcommand(
-      "debian", "Training pairs, a BEIR retrieval set, a clustering set and a BPE vocabulary from apt's package "
-                "lists (Packages + Translation-en), written atomically to --out with a manifest.");
+      "debian", "Training pairs, a masked-LM text corpus, a BEIR retrieval set, a clustering set and a BPE "
+                "vocabulary from apt's package lists (Packages + Translation-en), written atomically to --out with a "
+                "manifest.");
   d->add_option("--lists", args->lists, "folder with apt's lists")->capture_default_str();
   d->add_option("--out", args->out, "output folder (replaced as a whole); with --check, the snapshot to check")
       ->capture_default_str();
@@ -77,10 +78,11 @@ void add_data_command(CLI::App& app, Action& action) {
       };
       const auto stats = debian::build_debian_data(options);
       std::cout << fmt::format(
-          "{}: {} descriptions ({} held out in {} groups); {} training pairs; retrieval {} queries / {} documents; "
-          "clustering {} sections x {}\n",
+          "{}: {} descriptions ({} held out in {} groups); {} training pairs; {} corpus texts; retrieval {} queries "
+          "/ {} documents; clustering {} sections x {}\n",
           args->out, stats.read.descriptions, stats.held_out_descriptions, stats.held_out_groups, stats.pairs,
-          stats.queries, stats.corpus, stats.clustering_sections.size(), stats.clustering_per_section);
+          stats.corpus_texts, stats.queries, stats.corpus, stats.clustering_sections.size(),
+          stats.clustering_per_section);
       return 0;
     };
   });

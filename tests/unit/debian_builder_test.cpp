@@ -402,6 +402,60 @@ TEST_F(DebianBuild, ClusteringIsBalancedOverSubjectSections) {
   EXPECT_EQ(stats.clustering_sections.size(), 4u);
 }
 
+TEST(DebianCorpus, TrainingSideLongDescriptionsOnePerLine) {
+  // The hand-written lists: the corpus is exactly the training side's long descriptions, paragraphs joined
+  // by a space, each text once.
+  TempDir dir;
+  BuildOptions options;
+  options.lists_dir = kFixtures;
+  options.out_dir = dir / "out";
+  options.seed = 3;
+  options.held_out_target = 2;
+  const BuildStats stats = build_debian_data(options);
+  ReadStats read;
+  const auto all = read_fixture(read);
+  const Split split = split_descriptions(all, options.seed, options.held_out_target, options.max_held_out_group);
+  std::set<std::string> train, held;
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    std::string text;
+    for (const auto& paragraph : all[i].paragraphs) text += (text.empty() ? "" : " ") + paragraph;
+    (split.held_out[i] ? held : train).insert(text);
+  }
+  ASSERT_FALSE(held.empty());
+  ASSERT_FALSE(train.empty());
+  const auto corpus = lines_of(dir / "out" / "corpus.txt.gz");
+  EXPECT_EQ(std::set<std::string>(corpus.begin(), corpus.end()), train);
+  EXPECT_EQ(corpus.size(), train.size()) << "each text once";
+  EXPECT_EQ(stats.corpus_texts, corpus.size());
+  for (const auto& line : corpus) EXPECT_EQ(held.count(line), 0u) << "held-out text in the corpus: " << line;
+}
+
+TEST_F(DebianBuild, CorpusLeavesTheHeldOutSideOutAndIsDeterministic) {
+  const BuildStats stats = build_debian_data(small_options(lists_, dir_ / "a", 4));
+  build_debian_data(small_options(lists_, dir_ / "b", 4));
+  EXPECT_EQ(read_file(dir_ / "a" / "corpus.txt.gz"), read_file(dir_ / "b" / "corpus.txt.gz"));
+  const auto corpus = lines_of(dir_ / "a" / "corpus.txt.gz");
+  EXPECT_EQ(corpus.size(), stats.corpus_texts);
+  EXPECT_EQ(stats.corpus_texts + stats.corpus_duplicates, stats.train_descriptions);
+  // The generated long descriptions are "<first paragraph>", ".", "More about <package>.": a corpus line is
+  // both joined by a space. No first paragraph of the held-out side (retrieval documents, clustering
+  // texts) starts a corpus line; every training pair's positive does.
+  const auto starts_a_line = [&](const std::string& paragraph) {
+    for (const auto& line : corpus)
+      if (line.rfind(paragraph + " More about ", 0) == 0) return true;
+    return false;
+  };
+  for (const auto& line : lines_of(dir_ / "a" / "retrieval" / "corpus.jsonl")) {
+    const std::string text = nlohmann::json::parse(line).at("text");
+    EXPECT_FALSE(starts_a_line(text.substr(0, text.find('\n')))) << text;
+  }
+  for (const auto& line : lines_of(dir_ / "a" / "pairs.jsonl.gz"))
+    EXPECT_TRUE(starts_a_line(nlohmann::json::parse(line).at(1).get<std::string>())) << line;
+  const auto manifest = nlohmann::json::parse(read_file(dir_ / "a" / "manifest.json"));
+  EXPECT_EQ(manifest.at("counts").at("corpus_texts"), stats.corpus_texts);
+  EXPECT_TRUE(manifest.at("files").contains("corpus.txt.gz"));
+}
+
 TEST_F(DebianBuild, SameSeedSameBytes) {
   build_debian_data(small_options(lists_, dir_ / "a", 11));
   build_debian_data(small_options(lists_, dir_ / "b", 11));
