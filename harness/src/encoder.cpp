@@ -8,12 +8,16 @@
 
 #include "sentbench/progress.hpp"
 #include "sentbench/recipe.hpp"
+#include "sentbench/token_encoder.hpp"
 
 namespace sentbench {
 
 PluginObject::~PluginObject() = default;
 Encoder::~Encoder() = default;
 Recipe::~Recipe() = default;
+// The key function of TokenEncoder: its typeinfo lives here alone, so a recipe's dynamic_cast finds the
+// interface in an encoder another plugin created.
+TokenEncoder::~TokenEncoder() = default;
 
 std::size_t TokenBatch::tokens() const {
   std::size_t n = 0;

@@ -156,9 +156,9 @@ void load_weights(RobertaModel& model, const fs::path& dir) {
 }
 
 void save_model_files(const RobertaModel& model, const fs::path& dir, const std::string& pooling, bool normalize,
-                      std::int64_t max_seq_length) {
+                      std::int64_t max_seq_length, const ModelHead& head) {
   const RobertaConfig& c = model->config;
-  const json config = {{"architectures", {"RobertaModel"}}, {"model_type", "roberta"},
+  const json config = {{"architectures", {head.architecture}}, {"model_type", "roberta"},
                        {"vocab_size", c.vocab_size}, {"hidden_size", c.hidden_size},
                        {"num_hidden_layers", c.num_hidden_layers}, {"num_attention_heads", c.num_attention_heads},
                        {"intermediate_size", c.intermediate_size}, {"max_position_embeddings", c.max_position_embeddings},
@@ -172,12 +172,17 @@ void save_model_files(const RobertaModel& model, const fs::path& dir, const std:
 
   std::vector<torch::Tensor> keep;  // owns the contiguous float copies while the views point at them
   std::map<std::string, TensorView> views;
-  for (const auto& item : model->named_parameters(true)) {
-    torch::Tensor t = item.value().detach().to(torch::kFloat32).contiguous();
+  const auto add = [&](const std::string& name, const torch::Tensor& value) {
+    torch::Tensor t = value.detach().to(torch::kFloat32).contiguous();
     keep.push_back(t);
-    views[item.key()] = TensorView{DType::kF32, t.sizes().vec(), reinterpret_cast<const std::byte*>(t.data_ptr()),
-                                   static_cast<std::size_t>(t.numel()) * 4};
-  }
+    const bool fresh = views.emplace(name, TensorView{DType::kF32, t.sizes().vec(),
+                                                      reinterpret_cast<const std::byte*>(t.data_ptr()),
+                                                      static_cast<std::size_t>(t.numel()) * 4}).second;
+    if (!fresh) throw Error(fmt::format("saving {}: the tensor name {} is used twice (a head tensor named like an "
+                                        "encoder tensor?)", dir.string(), name));
+  };
+  for (const auto& item : model->named_parameters(true)) add(head.prefix + item.key(), item.value());
+  for (const auto& [name, value] : head.tensors) add(name, value);
   write_safetensors(dir / "model.safetensors", views, {{"format", "pt"}});
 
   write_file_atomic(dir / "sentence_bert_config.json",

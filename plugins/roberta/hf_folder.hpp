@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "roberta_model.hpp"
 
@@ -29,9 +31,19 @@ void load_weights(RobertaModel& model, const std::filesystem::path& dir);
 // The model folder's weights file, or an error saying what is there instead and how to convert it.
 std::filesystem::path weights_file(const std::filesystem::path& dir);
 
-// Writes config.json, model.safetensors (RobertaModel keys, F32), sentence_bert_config.json,
-// modules.json, 1_Pooling/config.json into dir (the tokenizer files are written by the caller).
+// What a folder holds beside the encoder: a task head (e.g. RobertaForMaskedLM's lm_head.*) and the
+// names Hugging Face gives the whole. The default is a plain RobertaModel folder.
+struct ModelHead {
+  std::string prefix;                       // before every encoder key ("roberta." in a masked-LM folder)
+  std::string architecture = "RobertaModel";  // config.json "architectures"
+  std::vector<std::pair<std::string, torch::Tensor>> tensors;  // saved under their own names
+};
+
+// Writes config.json, model.safetensors (the encoder's keys under head.prefix, then the head's tensors;
+// F32), sentence_bert_config.json, modules.json, 1_Pooling/config.json into dir (the tokenizer files are
+// written by the caller). The sentence-transformers files stay in a masked-LM folder too: the next
+// training stage, or `roberta` loading it, keeps the pooling the encoder had.
 void save_model_files(const RobertaModel& model, const std::filesystem::path& dir, const std::string& pooling,
-                      bool normalize, std::int64_t max_seq_length);
+                      bool normalize, std::int64_t max_seq_length, const ModelHead& head = {});
 
 }  // namespace sentbench::roberta

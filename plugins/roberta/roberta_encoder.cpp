@@ -146,13 +146,39 @@ std::unique_ptr<Encoder> RobertaEncoder::random_init(std::uint64_t seed) const {
   return copy;
 }
 
+at::Tensor RobertaEncoder::token_states(const TokenBatch& batch) {
+  ComputeThreads threads(Work::kOneDnn);  // as forward()
+  // The packed rows are the texts end to end, which is the layout token_states promises.
+  return model_->forward(PackedBatch::from_rows(batch.ids, model_->config.pad_token_id), bf16_);
+}
+
+at::Tensor RobertaEncoder::word_embeddings() { return model_->embeddings->word_embeddings->weight; }
+
+SpecialTokens RobertaEncoder::special_tokens() const {
+  SpecialTokens s;
+  s.pad = tokenizer_->pad_id();
+  s.bos = tokenizer_->bos_id();
+  s.eos = tokenizer_->eos_id();
+  s.unk = tokenizer_->unk_id();
+  s.mask = tokenizer_->mask_id();
+  s.vocab_size = model_->config.vocab_size;
+  return s;
+}
+
 std::vector<at::Tensor> RobertaEncoder::parameters() { return model_->parameters(); }
 
 void RobertaEncoder::train(bool on) { model_->train(on); }
 
-void RobertaEncoder::save(const fs::path& dir) const {
+void RobertaEncoder::save(const fs::path& dir) const { write_folder(dir, ModelHead{}); }
+
+void RobertaEncoder::save_with_head(const fs::path& dir, const std::vector<std::pair<std::string, at::Tensor>>& head,
+                                    const std::string& prefix, const std::string& architecture) const {
+  write_folder(dir, ModelHead{prefix, architecture, head});
+}
+
+void RobertaEncoder::write_folder(const fs::path& dir, const ModelHead& head) const {
   write_dir_atomic(dir, [&](const fs::path& tmp) {
-    save_model_files(model_, tmp, pooling_, normalize_, max_seq_length_);
+    save_model_files(model_, tmp, pooling_, normalize_, max_seq_length_, head);
     tokenizer_->save(tmp);
     const nlohmann::json tokenizer_config = {
         {"tokenizer_class", "RobertaTokenizer"}, {"model_max_length", max_seq_length_},

@@ -10,6 +10,7 @@
 #include "sentbench/config.hpp"
 #include "sentbench/encoder.hpp"
 #include "sentbench/plugin.hpp"
+#include "sentbench/token_encoder.hpp"
 
 namespace sentbench::roberta {
 
@@ -21,9 +22,12 @@ extern const std::size_t kEncoderKeyCount;
 // GEMM size against cache reuse: see README "Performance notes" for the measurement behind it.
 constexpr std::int64_t kDefaultBatchTokens = 8192;
 
+struct ModelHead;
+
 // Loads a Hugging Face / sentence-transformers folder (`model = DIR`) or builds a randomly initialised
-// model from `[encoder.init]` and a tokenizer folder, and encodes texts with it.
-class RobertaEncoder : public Encoder {
+// model from `[encoder.init]` and a tokenizer folder, and encodes texts with it. Also a TokenEncoder:
+// token states and the tied word embeddings for masked-LM pre-training, and masked-LM folders out.
+class RobertaEncoder : public Encoder, public TokenEncoder {
  public:
   explicit RobertaEncoder(const Config& config);
 
@@ -36,6 +40,13 @@ class RobertaEncoder : public Encoder {
   void save(const std::filesystem::path& dir) const override;
   std::unique_ptr<Encoder> random_init(std::uint64_t seed) const override;
 
+  // TokenEncoder
+  at::Tensor token_states(const TokenBatch& batch) override;
+  at::Tensor word_embeddings() override;
+  SpecialTokens special_tokens() const override;
+  void save_with_head(const std::filesystem::path& dir, const std::vector<std::pair<std::string, at::Tensor>>& head,
+                      const std::string& prefix, const std::string& architecture) const override;
+
   RobertaModel& model() { return model_; }
   const BpeTokenizer& tokenizer() const { return *tokenizer_; }
   // Pads a batch into ids [B, T] and attention mask [B, T] (T = longest row).
@@ -43,6 +54,8 @@ class RobertaEncoder : public Encoder {
 
  private:
   RobertaEncoder() = default;
+  // save() and save_with_head(): the model files with `head`, then the tokenizer files, atomically.
+  void write_folder(const std::filesystem::path& dir, const ModelHead& head) const;
   std::shared_ptr<const BpeTokenizer> tokenizer_;
   RobertaModel model_{nullptr};
   std::string source_;  // folder loaded from, or "random-init"
