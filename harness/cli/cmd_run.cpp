@@ -31,8 +31,9 @@ void add_one(CLI::App& app, Action& action, const char* name, const char* help, 
                   "with --resume: accept a checkpoint written at another number of ranks (per-rank shards and "
                   "random streams change)");
     cmd->add_flag("--resume", options->resume,
-                  "continue the run in the run folder from its last complete checkpoint; refused when the recipe's "
-                  "[encoder], [train] or seed differ from the run's (run_identity.json lists them)");
+                  "continue the run in the run folder from its last complete checkpoint (a staged recipe: in the "
+                  "first unfinished [[stage]]); refused when the recipe's [encoder], [train] or [[stage]] tables or "
+                  "seed differ from the run's (run_identity.json lists them)");
     cmd->add_flag("--force-resume", options->force_resume,
                   "with --resume: continue although the training settings changed (the differences are logged)");
     cmd->add_flag("--overwrite", options->overwrite,
