@@ -515,7 +515,7 @@ TEST(MlmSettings, BadInputsAreConfigErrorsNamingTheKey) {
 // lists: the quickstart's model shape, held-out masked-token accuracy against the unigram baseline, and
 // wall time. Run by hand:
 //   build/tests/mlm_tests --gtest_also_run_disabled_tests --gtest_filter='*DebianCorpus*'
-// ($SENTBENCH_MLM_STEPS overrides the 500 steps.)
+// ($SENTBENCH_MLM_STEPS and $SENTBENCH_MLM_LR override the 500 steps and the learning rate 5e-4.)
 TEST(MlmMeasure, DISABLED_DebianCorpus) {
   TempDir tmp;
   debian::BuildOptions options;
@@ -527,10 +527,12 @@ TEST(MlmMeasure, DISABLED_DebianCorpus) {
               std::chrono::duration<double>(std::chrono::steady_clock::now() - build_start).count());
   const char* steps_env = std::getenv("SENTBENCH_MLM_STEPS");
   const std::int64_t steps = steps_env ? std::atoll(steps_env) : 500;
+  const char* lr_env = std::getenv("SENTBENCH_MLM_LR");
+  const std::string lr = lr_env ? lr_env : "5e-4";
   auto encoder = debian_encoder(0.1, "hidden=128\nlayers=2\nheads=4\nffn=512\n", 64);
   const std::string toml = "[train]\nplugin='mlm'\ndata='" + (tmp / "debian" / "corpus.txt.gz").string() +
                            "'\nsteps=" + std::to_string(steps) +
-                           "\nbatch_size=64\nlr=5e-4\nwarmup_steps=50\nheld_out=1000\n";
+                           "\nbatch_size=64\nlr=" + lr + "\nwarmup_steps=50\nheld_out=1000\n";
   const Config config = Config::parse(toml, "measure.toml").table("train");
   MlmRecipe recipe(config);
   TrainContext context;
