@@ -306,15 +306,21 @@ void run_training(Encoder& encoder, TrainContext& context, const TrainingSetting
       row["tokens_per_s"] = tokens / seconds;
       row["step_seconds"] = seconds;
       if (world > 1) row["sync_seconds"] = sync_seconds;
-      if (s.eval_every > 0 && context.evaluate && (step % s.eval_every == 0 || step == s.steps)) {
-        // Scores of the model as it is after this step. Evaluation must not move the random stream the
-        // training draws dropout from, or a run evaluated at other steps (or resumed) would train differently.
+      if ((s.eval_every > 0 && step % s.eval_every == 0) || step == s.steps) {
+        // Scores of the model as it is after this step: the recipe's tasks (when eval_every asks for them)
+        // and the objective's own. Evaluation must not move the random stream the training draws dropout
+        // from, or a run evaluated at other steps (or resumed) would train differently.
         KeepGeneratorState keep;
         torch::NoGradGuard no_grad;
         encoder.train(false);
         const auto eval_start = std::chrono::steady_clock::now();
-        for (const auto& [k, v] : context.evaluate(step)) row[k] = v;
-        row["eval_seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - eval_start).count();
+        const bool tasks = s.eval_every > 0 && context.evaluate;
+        MetricRow scores = tasks ? context.evaluate(step) : MetricRow{};
+        for (const auto& [k, v] : objective.evaluate(step)) scores[k] = v;
+        if (tasks || !scores.empty()) {
+          for (const auto& [k, v] : scores) row[k] = v;
+          row["eval_seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - eval_start).count();
+        }
         encoder.train(true);
       }
       TagRow tags;

@@ -240,7 +240,7 @@ class MlmObjective : public TrainingObjective {
 
   // Held-out masked-token accuracy and perplexity with the encoder as it is now (the services call it in
   // eval mode without grad, on rank 0), written to mlm_eval.json with the unigram baseline.
-  MetricRow evaluate(std::int64_t step) {
+  MetricRow evaluate(std::int64_t step) override {
     if (held_out_.ids.empty()) return {};
     Tally total;
     std::size_t begin = 0;
@@ -401,23 +401,9 @@ void MlmRecipe::train(Encoder& encoder, TrainContext& context) {
     return;
   }
 
-  // The held-out score joins the services' evaluation: on rank 0, after the step's update, without grad
-  // and in eval mode. The services evaluate every eval_every steps and at the last step; with eval_every 0
-  // (no [[eval]] scoring during training) the held-out score is still wanted at the end, so the services
-  // get eval_every = steps (the last step only) and the [[eval]] tasks are left out there, as asked.
-  TrainingSettings services = settings_.train;
-  const std::int64_t every = services.eval_every;
-  if (every == 0) services.eval_every = services.steps;
-  TrainContext inner = context;
-  inner.evaluate = [&objective, tasks = context.evaluate, every](std::int64_t step) {
-    MetricRow row;
-    if (tasks && every > 0) row = tasks(step);
-    for (const auto& [key, value] : objective.evaluate(step)) row[key] = value;
-    return row;
-  };
   TrainingOptions options;
   options.prefetch = settings_.prefetch;
-  run_training(encoder, inner, services, objective, options);
+  run_training(encoder, context, settings_.train, objective, options);
 }
 
 }  // namespace sentbench::mlm

@@ -101,6 +101,10 @@ class SENTBENCH_API TrainingObjective {
   // Forward and backward of one step (gradients accumulate into .grad(); they start empty). Runs
   // under bf16 autocast when enabled. Returns this rank's loss; may add metrics (accuracy, ...) to `metrics`.
   virtual double forward_backward(PreparedBatch& batch, MetricRow& metrics) = 0;
+  // The objective's own scores of the model as it is now (held-out accuracy, ...): called on rank 0 in
+  // eval mode without grad, at every eval_every step and always at the last step; the metrics join that
+  // step's log row beside context.evaluate's. Default: none.
+  virtual MetricRow evaluate(std::int64_t /*step*/) { return {}; }
   // The model folder of a checkpoint and of the run (default: encoder.save(dir)).
   virtual void save_model(Encoder& encoder, const std::filesystem::path& dir) { encoder.save(dir); }
   // The unit of examples in the log: "<unit>_per_s" (e.g. "pairs" for pairs_per_s).
