@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # 1 rank vs N local ranks on the same recipe and global batch, side by side: trains each for a few steps
 # and prints the median pairs/s and tokens/s of the steps after the first few (warm-up excluded).
-#   scripts/bench-distributed.sh [RECIPE] [STEPS] [NPROC]      (defaults: configs/quickstart.toml 40 2)
+#   scripts/bench-distributed.sh [RECIPE] [STEPS] [NPROC]      (defaults: configs/quickstart-no-pretrain.toml 40 2;
+#   RECIPE must be a one-stage [train] recipe: the contrastive quickstart without its pre-training stage)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-recipe=${1:-configs/quickstart.toml}
+recipe=${1:-configs/quickstart-no-pretrain.toml}
 steps=${2:-40}
 nproc=${3:-2}
 exe=${SENTBENCH:-build/bin/sentbench}
