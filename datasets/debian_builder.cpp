@@ -23,6 +23,7 @@
 #include "sentbench/errors.hpp"
 #include "sentbench/io.hpp"
 #include "sentbench/log.hpp"
+#include "text_file.hpp"
 
 namespace fs = std::filesystem;
 using Json = nlohmann::ordered_json;
@@ -151,23 +152,6 @@ std::string unlz4(const std::string& raw, const fs::path& file) {
     throw IoError(fmt::format("{}: corrupt lz4 data ({}); re-fetch the lists with `apt-get update`", file.string(), error));
   if (hint != 0)
     throw IoError(fmt::format("{}: truncated lz4 data; re-fetch the lists with `apt-get update`", file.string()));
-  return out;
-}
-
-// The pairs file's encoder.
-std::string gzip(std::string_view text) {
-  z_stream z{};
-  // windowBits 31: a gzip header with mtime 0 and no file name, so the bytes depend on the text only.
-  if (deflateInit2(&z, 9, Z_DEFLATED, 31, 9, Z_DEFAULT_STRATEGY) != Z_OK) throw IoError("cannot start gzip encoding");
-  std::string out(deflateBound(&z, static_cast<uLong>(text.size())), '\0');
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
-  z.avail_in = static_cast<uInt>(text.size());
-  z.next_out = reinterpret_cast<Bytef*>(out.data());
-  z.avail_out = static_cast<uInt>(out.size());
-  const int code = deflate(&z, Z_FINISH);
-  out.resize(z.total_out);
-  deflateEnd(&z);
-  if (code != Z_STREAM_END) throw IoError("gzip encoding failed");
   return out;
 }
 

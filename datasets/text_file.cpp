@@ -125,4 +125,20 @@ bool LineReader::next(std::string& line) {
 
 std::string LineReader::where() const { return fmt::format("{}:{}", path_.string(), line_number_); }
 
+std::string gzip(std::string_view text) {
+  z_stream z{};
+  // windowBits 31: a gzip header with mtime 0 and no file name, so the bytes depend on the text only.
+  if (deflateInit2(&z, 9, Z_DEFLATED, 31, 9, Z_DEFAULT_STRATEGY) != Z_OK) throw IoError("cannot start gzip encoding");
+  std::string out(deflateBound(&z, static_cast<uLong>(text.size())), '\0');
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
+  z.avail_in = static_cast<uInt>(text.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  const int code = deflate(&z, Z_FINISH);
+  out.resize(z.total_out);
+  deflateEnd(&z);
+  if (code != Z_STREAM_END) throw IoError("gzip encoding failed");
+  return out;
+}
+
 }  // namespace sentbench

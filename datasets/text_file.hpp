@@ -1,4 +1,5 @@
-// Line reading shared by every dataset reader: plain or gzip files (zlib), with line numbers for errors.
+// Line reading shared by every dataset reader: plain or gzip files (zlib), with line numbers for errors;
+// and the gzip encoder of the files the data commands write.
 #pragma once
 
 #include <cstdint>
@@ -6,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 namespace sentbench {
 
@@ -40,5 +42,9 @@ class LineReader {
   std::int64_t replaced_ = 0;
   std::int64_t first_replaced_line_ = 0;
 };
+
+// `text` as one gzip member (level 9) whose header has mtime 0 and no file name, so the bytes depend on
+// the text only (the same data gives the same file). IoError when zlib fails.
+std::string gzip(std::string_view text);
 
 }  // namespace sentbench

@@ -141,11 +141,49 @@ Bm25::Bm25(const std::vector<std::string>& doc_ids, const std::vector<std::strin
   avg_len_ = doc_texts.empty() ? 0 : total / static_cast<double>(doc_texts.size());
 }
 
+namespace {
+
+// A repeated query word counts once per occurrence, as Anserini's bag-of-words query weights it; the map's
+// order is the order every score is summed in, so search() and score() agree to the bit.
+std::map<std::string, int> query_terms(std::string_view query) {
+  std::map<std::string, int> terms;
+  for (auto& w : analyze(query)) ++terms[w];
+  return terms;
+}
+
+}  // namespace
+
+double Bm25::idf(std::size_t df) const {
+  const double n = static_cast<double>(doc_ids_.size());
+  return std::log(1.0 + (n - static_cast<double>(df) + 0.5) / (static_cast<double>(df) + 0.5));
+}
+
+double Bm25::term_score(int query_tf, double idf, const Posting& posting, double avg_len) const {
+  const double tf = posting.tf;
+  const double norm = k1_ * (1.0 - b_ + b_ * static_cast<double>(doc_len_[posting.doc]) / avg_len);
+  return query_tf * idf * tf * (k1_ + 1.0) / (tf + norm);
+}
+
+double Bm25::score(std::string_view query, std::size_t doc) const {
+  if (doc >= doc_ids_.size())
+    throw std::out_of_range("Bm25::score: document " + std::to_string(doc) + " of " + std::to_string(doc_ids_.size()));
+  const double avg = average_length();
+  double total = 0.0;
+  for (const auto& [term, qtf] : query_terms(query)) {
+    const auto it = index_.find(term);
+    if (it == index_.end()) continue;
+    // Postings are in document order (the constructor appends them so).
+    const auto& postings = it->second;
+    const auto p = std::lower_bound(postings.begin(), postings.end(), doc,
+                                    [](const Posting& x, std::size_t d) { return x.doc < d; });
+    if (p != postings.end() && p->doc == doc) total += term_score(qtf, idf(postings.size()), *p, avg);
+  }
+  return total;
+}
+
 std::vector<metrics::Scored> Bm25::search(std::string_view query, std::int64_t k) const {
   if (k <= 0 || doc_ids_.empty()) return {};
-  // A repeated query word counts once per occurrence, as Anserini's bag-of-words query weights it.
-  std::map<std::string, int> query_tf;
-  for (auto& w : analyze(query)) ++query_tf[w];
+  const std::map<std::string, int> query_tf = query_terms(query);
 
   // Scratch reused across calls on a thread: one dense accumulator plus the list of touched documents,
   // so a query costs its postings, not the corpus size.
@@ -160,20 +198,15 @@ std::vector<metrics::Scored> Bm25::search(std::string_view query, std::int64_t k
     }
   } reset;
 
-  const double n = static_cast<double>(doc_ids_.size());
-  // Empty documents only (avg 0): every length norm is then 1.
-  const double avg = avg_len_ > 0 ? avg_len_ : 1.0;
+  const double avg = average_length();
   for (const auto& [term, qtf] : query_tf) {
     const auto it = index_.find(term);
     if (it == index_.end()) continue;
     const auto& postings = it->second;
-    const double df = static_cast<double>(postings.size());
-    const double idf = std::log(1.0 + (n - df + 0.5) / (df + 0.5));
+    const double term_idf = idf(postings.size());
     for (const Posting& p : postings) {
-      const double tf = p.tf;
-      const double norm = k1_ * (1.0 - b_ + b_ * static_cast<double>(doc_len_[p.doc]) / avg);
       if (scores[p.doc] == 0.0) touched.push_back(p.doc);
-      scores[p.doc] += qtf * idf * tf * (k1_ + 1.0) / (tf + norm);
+      scores[p.doc] += term_score(qtf, term_idf, p, avg);
     }
   }
 

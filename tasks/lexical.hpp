@@ -30,6 +30,10 @@ class Bm25 {
   // when few match). A word repeated in the query counts once per occurrence (Anserini's weighting).
   // Thread-safe for concurrent searches.
   std::vector<metrics::Scored> search(std::string_view query, std::int64_t k) const;
+  // The score of one document (index into the constructor's lists) for a query: the value search() gives
+  // it, bit for bit; 0 when they share no word. std::out_of_range for an index past the corpus.
+  double score(std::string_view query, std::size_t doc) const;
+  std::size_t size() const { return doc_ids_.size(); }
   double k1() const { return k1_; }
   double b() const { return b_; }
 
@@ -38,6 +42,10 @@ class Bm25 {
     std::uint32_t doc;
     std::uint32_t tf;
   };
+  // One query word's contribution to a document's score (search and score add them in the same order).
+  double term_score(int query_tf, double idf, const Posting& posting, double avg_len) const;
+  double idf(std::size_t df) const;
+  double average_length() const { return avg_len_ > 0 ? avg_len_ : 1.0; }  // empty documents only: norms of 1
   std::vector<std::string> doc_ids_;
   std::vector<std::uint32_t> doc_len_;
   double avg_len_ = 0;

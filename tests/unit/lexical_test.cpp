@@ -97,6 +97,27 @@ TEST(Bm25, HandComputedScores) {
   EXPECT_NEAR(bm25.search("cat", 10)[0].score, 0.5947714813, 1e-9);
 }
 
+TEST(Bm25, ScoreOfOneDocumentIsTheScoreSearchGivesIt) {
+  const Bm25 bm25({"0", "1", "2", "3"}, {"Cat sat.", "cat, CAT! dog", "dog bird", "a bird and a cat"});
+  ASSERT_EQ(bm25.size(), 4u);
+  for (const char* query : {"cat", "bird cat", "cat cat dog", "dog", "bird and zebra"}) {
+    const auto ranking = bm25.search(query, 10);
+    std::vector<bool> ranked(4, false);
+    for (const auto& s : ranking) {
+      const auto doc = static_cast<std::size_t>(std::stoi(s.doc_id));
+      ranked[doc] = true;
+      EXPECT_EQ(bm25.score(query, doc), s.score) << query << " / doc " << doc << ": bit for bit";
+    }
+    for (std::size_t doc = 0; doc < 4; ++doc) {
+      if (!ranked[doc]) {
+        EXPECT_EQ(bm25.score(query, doc), 0.0) << query << " / doc " << doc << " shares no word";
+      }
+    }
+  }
+  EXPECT_NEAR(three_docs().score("cat", 1), 0.5947714813, 1e-9);  // the hand-computed value above
+  EXPECT_THROW(bm25.score("cat", 4), std::out_of_range);
+}
+
 TEST(Bm25, TiesFollowTrecEvalOrderEvenAtTheCut) {
   // Identical texts score the same; trec_eval orders ties by doc id descending, and the top-1 cut must
   // keep the document that comes first in that order.
