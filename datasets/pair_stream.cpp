@@ -238,11 +238,12 @@ std::string entry_label(std::size_t index, const MixEntry& entry) {
 }  // namespace
 
 PairMixer::PairMixer(std::vector<MixEntry> entries, fs::path data_dir, std::uint64_t seed,
-                     std::size_t shuffle_buffer)
+                     std::size_t shuffle_buffer, bool unique_in_batch)
     : entries_(std::move(entries)),
       data_dir_(std::move(data_dir)),
       seed_(seed),
       shuffle_buffer_(shuffle_buffer),
+      unique_in_batch_(unique_in_batch),
       rng_(derive_seed(seed, kMixSalt)),
       streams_(entries_.size()),
       saved_(entries_.size()) {
@@ -314,10 +315,12 @@ PairBatch PairMixer::next_batch(std::size_t batch_size) {
                                   "must hold only pairs or only triplets (split it into two files)",
                                   stream.where(), example.texts.size(), entry_label(d, entry),
                                   batch.examples.front().texts.size()));
-    bool repeated = false;
-    for (const auto& text : example.texts) repeated = repeated || texts.count(text) > 0;
-    if (repeated) continue;  // the same text as a positive of one row and a negative of another would mislead
-    texts.insert(example.texts.begin(), example.texts.end());
+    if (unique_in_batch_) {
+      bool repeated = false;
+      for (const auto& text : example.texts) repeated = repeated || texts.count(text) > 0;
+      if (repeated) continue;  // the same text as a positive of one row and a negative of another would mislead
+      texts.insert(example.texts.begin(), example.texts.end());
+    }
     batch.examples.push_back(std::move(example));
   }
   return batch;

@@ -73,17 +73,20 @@ struct MixState {
 };
 
 // The weighted mix as the reference run drew it: each batch picks ONE dataset with probability
-// proportional to its weight, then fills the batch from that dataset's stream, skipping an example
-// whose texts already appear in the batch (it would be a false negative). Skipped examples are not
-// revisited. A batch that needs more than 20 x batch_size draws is a DataError (too few distinct
-// examples); so is a file that mixes pairs and triplets (a batch needs one arity). Files open lazily
+// proportional to its weight, then fills the batch from that dataset's stream. With unique_in_batch
+// (the default) it skips an example any of whose texts (anchor, positive or negative, compared exactly)
+// already appears in the batch: in-batch negatives would then hold a copy of some row's partner, a false
+// negative (sentence-transformers' NoDuplicatesDataLoader). Skipped examples are not revisited. A batch
+// that needs more than 20 x batch_size draws is a DataError (too few distinct examples); so is a file
+// that mixes pairs and triplets (a batch needs one arity). Without unique_in_batch examples are taken
+// as drawn. Files open lazily
 // relative to data_dir, but the constructor checks that every entry with a positive weight exists, so a
 // missing file fails at start rather than hours into training. Each stream's seed derives from
 // (seed, entry name), so reordering the config keeps every file's order.
 class PairMixer {
  public:
   PairMixer(std::vector<MixEntry> entries, std::filesystem::path data_dir, std::uint64_t seed,
-            std::size_t shuffle_buffer = 4096);
+            std::size_t shuffle_buffer = 4096, bool unique_in_batch = true);
   ~PairMixer();
   // The next batch of `batch_size` examples (the caller's rank takes its shard; see shard()).
   PairBatch next_batch(std::size_t batch_size);
@@ -98,6 +101,7 @@ class PairMixer {
   std::filesystem::path data_dir_;
   std::uint64_t seed_;
   std::size_t shuffle_buffer_;
+  bool unique_in_batch_;
   std::mt19937_64 rng_;
   std::discrete_distribution<std::size_t> choose_;
   std::vector<std::unique_ptr<PairStream>> streams_;  // null until the entry is first drawn

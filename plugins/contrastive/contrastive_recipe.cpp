@@ -33,6 +33,8 @@ const KeySpec kTrainKeys[] = {
     {"mini_batch", ValueType::kInteger, false, "GradCache mini-batch (default 0: plain full-batch steps)"},
     {"shuffle_buffer", ValueType::kInteger, false, "examples in each file's shuffle buffer (default 4096)"},
     {"prefetch", ValueType::kInteger, false, "batches tokenized ahead on a worker thread (default 2)"},
+    {"unique_in_batch", ValueType::kBoolean, false,
+     "skip an example sharing a text with one already in the batch, a false negative (default true)"},
 };
 const std::size_t kTrainKeyCount = sizeof(kTrainKeys) / sizeof(kTrainKeys[0]);
 
@@ -54,6 +56,7 @@ TrainSettings read_settings(const Config& c) {
   s.mini_batch = c.get_int("mini_batch", s.mini_batch);
   s.shuffle_buffer = c.get_int("shuffle_buffer", s.shuffle_buffer);
   s.prefetch = c.get_int("prefetch", s.prefetch);
+  s.unique_in_batch = c.get_bool("unique_in_batch", s.unique_in_batch);
   if (s.batch_size < 2) c.fail("batch_size", "must be at least 2 (in-batch negatives need company)");
   if (s.mini_batch < 0) c.fail("mini_batch", "must not be negative");
   if (s.prefetch < 1) c.fail("prefetch", "must be at least 1");
@@ -130,7 +133,8 @@ class ContrastiveObjective : public TrainingObjective {
         mixer_([&] {
           fs::path data_dir;
           std::vector<MixEntry> entries = mix_entries(s, data_dir);  // sets data_dir
-          return PairMixer(std::move(entries), data_dir, context.seed, static_cast<std::size_t>(s.shuffle_buffer));
+          return PairMixer(std::move(entries), data_dir, context.seed, static_cast<std::size_t>(s.shuffle_buffer),
+                           s.unique_in_batch);
         }()),
         loss_(make_loss(s, *context.group)) {}
 
@@ -202,7 +206,8 @@ void ContrastiveRecipe::dry_run(Encoder& encoder, TrainContext& context) {
   try {
     fs::path data_dir;
     std::vector<MixEntry> entries = mix_entries(s, data_dir);  // sets data_dir: call before using it
-  PairMixer mixer(std::move(entries), data_dir, context.seed, static_cast<std::size_t>(s.shuffle_buffer));
+  PairMixer mixer(std::move(entries), data_dir, context.seed, static_cast<std::size_t>(s.shuffle_buffer),
+                  s.unique_in_batch);
     double tokens = 0, padded = 0, texts = 0;
     for (int i = 0; i < 3; ++i) {
       const PairBatch b = mixer.next_batch(static_cast<std::size_t>(s.batch_size));

@@ -27,6 +27,7 @@ struct TrainSettings {
   bool symmetric = true;
   std::int64_t mini_batch = 0;        // GradCache chunk (0: off)
   std::int64_t shuffle_buffer = 4096;
+  bool unique_in_batch = true;        // never two examples sharing a text in one batch
   std::int64_t prefetch = 2;          // tokenized batches prepared ahead on a worker thread
 };
 

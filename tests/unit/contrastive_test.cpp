@@ -291,5 +291,17 @@ TEST(Settings, ErrorsNameTheKey) {
                ConfigError);
 }
 
+TEST(Settings, UniqueInBatchDefaultsOnAndIsABoolean) {
+  const std::string base = "[train]\nplugin='contrastive'\ndata='x.jsonl'\nsteps=10\nbatch_size=4\n";
+  EXPECT_TRUE(read_settings(Config::parse(base).table("train")).unique_in_batch);
+  EXPECT_FALSE(read_settings(Config::parse(base + "unique_in_batch=false\n").table("train")).unique_in_batch);
+  try {
+    read_settings(Config::parse(base + "unique_in_batch=1\n", "t.toml").table("train"));
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_TRUE(sentbench::test::has_substr(e.what(), "unique_in_batch")) << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace sentbench::contrastive

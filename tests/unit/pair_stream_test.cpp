@@ -379,6 +379,28 @@ TEST(PairMixer, SkipsExamplesThatRepeatATextOfTheBatch) {
   EXPECT_GT(batches_with_shared, 150);  // the shared examples are still used, once per batch
 }
 
+TEST(PairMixer, WithoutUniqueInBatchTakesExamplesAsDrawn) {
+  TempDir dir;
+  // Every example shares the anchor: unique batches hold one of them, plain ones fill up with copies.
+  std::string lines;
+  for (int i = 0; i < 40; ++i) lines += "[\"shared anchor\", \"positive " + std::to_string(i) + "\"]\n";
+  write_text(dir / "dup.jsonl", lines);
+  PairMixer unique({{"dup.jsonl", 40, 1}}, dir.path(), 5, 16, /*unique_in_batch=*/true);
+  EXPECT_EQ(unique.next_batch(1).examples.size(), 1u);
+  EXPECT_TRUE(has_substr(error_of([&] { unique.next_batch(2); }), "too few distinct examples"));
+
+  PairMixer plain({{"dup.jsonl", 40, 1}}, dir.path(), 5, 16, /*unique_in_batch=*/false);
+  PairMixer plain_again({{"dup.jsonl", 40, 1}}, dir.path(), 5, 16, /*unique_in_batch=*/false);
+  for (int i = 0; i < 5; ++i) {
+    const PairBatch batch = plain.next_batch(8);
+    ASSERT_EQ(batch.examples.size(), 8u);
+    for (const auto& example : batch.examples) EXPECT_EQ(example.texts[0], "shared anchor");
+    // The examples are the stream's order: the same seed draws the same batches.
+    const PairBatch again = plain_again.next_batch(8);
+    for (std::size_t j = 0; j < 8; ++j) EXPECT_EQ(batch.examples[j].texts, again.examples[j].texts);
+  }
+}
+
 TEST(PairMixer, GivesUpOnADatasetWithTooFewDistinctExamples) {
   TempDir dir;
   write_text(dir / "same.jsonl", "[\"x\", \"a\"]\n[\"x\", \"b\"]\n[\"x\", \"c\"]\n");
