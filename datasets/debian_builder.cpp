@@ -508,7 +508,9 @@ BuildStats build_debian_data(const BuildOptions& options) {
   for (std::size_t i : train) {
     const Description& d = all[i];
     const std::string anchor = cut_text(d.short_text, options.max_text_chars);
-    const std::string positive = cut_text(d.paragraphs.front(), options.max_text_chars);
+    const std::string positive = options.whole_description_positives
+                                     ? long_text(d, options.max_text_chars)
+                                     : cut_text(d.paragraphs.front(), options.max_text_chars);
     if (word_count(positive) < 3 || positive == anchor) {
       ++stats.pairs_uninformative;
       continue;
@@ -680,6 +682,7 @@ BuildStats build_debian_data(const BuildOptions& options) {
           {"clustering_sections", options.clustering_sections},
           {"clustering_per_section", options.clustering_per_section},
           {"max_text_chars", options.max_text_chars},
+          {"positives", options.whole_description_positives ? "description" : "first-paragraph"},
           {"vocab_size", options.write_vocabulary ? Json(options.vocab_size) : Json(nullptr)}}},
         {"lists_dir", options.lists_dir.string()},
         {"sources", sources},

@@ -101,6 +101,9 @@ struct BuildOptions {
   std::size_t clustering_sections = 12;
   std::size_t clustering_per_section = 150;
   std::size_t max_text_chars = 2000;  // longer texts are cut at a word boundary (models truncate anyway)
+  // The positive of a training pair: the long description's first paragraph, or the whole of it (as the
+  // retrieval documents are).
+  bool whole_description_positives = false;
   std::size_t vocab_size = 8000;      // recorded in the manifest; the writer decides how to use it
   VocabularyWriter write_vocabulary;  // optional: no tokenizer/ when unset
 };

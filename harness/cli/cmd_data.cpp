@@ -215,6 +215,7 @@ void add_data_command(CLI::App& app, Action& action) {
     std::uint64_t seed = 13;
     std::size_t vocab_size = 8000;
     std::size_t max_pairs = 60000;
+    std::string positives = "first-paragraph";
   };
   auto args = std::make_shared<DebianArgs>();
   CLI::App* d = cmd->add_subcommand(
@@ -227,6 +228,10 @@ void add_data_command(CLI::App& app, Action& action) {
   d->add_flag("--check", args->check,
               "only compare the lists with the snapshot's manifest and say whether it is stale (exit 0 either way)");
   d->add_option("--seed", args->seed, "seed of the split and of every sample")->capture_default_str();
+  d->add_option("--positives", args->positives,
+                 "a training pair's positive: the long description's first paragraph, or the whole description "
+                 "(as the retrieval documents are)")
+      ->capture_default_str()->check(CLI::IsMember({"first-paragraph", "description"}));
   d->add_option("--max-pairs", args->max_pairs, "training pairs kept at most (a prefix of the seeded order)")
       ->capture_default_str();
   d->add_option("--vocab-size", args->vocab_size, "BPE vocabulary size: 5 specials + 256 bytes + merges")
@@ -258,6 +263,7 @@ void add_data_command(CLI::App& app, Action& action) {
       options.seed = args->seed;
       options.vocab_size = args->vocab_size;
       options.max_pairs = args->max_pairs;
+      options.whole_description_positives = args->positives == "description";
       options.write_vocabulary = [vocab_size = args->vocab_size](const std::vector<std::string>& texts,
                                                                  const std::filesystem::path& dir) {
         roberta::BpeTrainerOptions bpe;

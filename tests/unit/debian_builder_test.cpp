@@ -430,6 +430,53 @@ TEST(DebianCorpus, TrainingSideLongDescriptionsOnePerLine) {
   for (const auto& line : corpus) EXPECT_EQ(held.count(line), 0u) << "held-out text in the corpus: " << line;
 }
 
+TEST(DebianPairs, WholeDescriptionPositivesAreTheTrainingSidesLongDescriptions) {
+  // --positives description: each pair's positive is its package's whole long description, paragraphs on
+  // their own lines as in the retrieval documents; the default keeps the first paragraph. Either way only
+  // the training side's descriptions are used.
+  TempDir dir;
+  BuildOptions options;
+  options.lists_dir = kFixtures;
+  options.seed = 3;
+  options.held_out_target = 2;
+  options.out_dir = dir / "first";
+  build_debian_data(options);
+  options.out_dir = dir / "whole";
+  options.whole_description_positives = true;
+  const BuildStats stats = build_debian_data(options);
+  ReadStats read;
+  const auto all = read_fixture(read);
+  const Split split = split_descriptions(all, options.seed, options.held_out_target, options.max_held_out_group);
+  std::set<std::string> whole, first, held;
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    std::string text;
+    for (const auto& paragraph : all[i].paragraphs) text += (text.empty() ? "" : "\n") + paragraph;
+    if (split.held_out[i]) {
+      held.insert(text);
+      continue;
+    }
+    whole.insert(text);
+    first.insert(all[i].paragraphs.front());
+  }
+  const auto positives = [](const fs::path& file) {
+    std::set<std::string> out;
+    for (const auto& line : lines_of(file)) out.insert(nlohmann::json::parse(line).at(1).get<std::string>());
+    return out;
+  };
+  const auto whole_positives = positives(dir / "whole" / "pairs.jsonl.gz");
+  ASSERT_EQ(whole_positives.size(), stats.pairs);
+  bool multi_paragraph = false;
+  for (const auto& p : whole_positives) {
+    EXPECT_EQ(whole.count(p), 1u) << p;
+    EXPECT_EQ(held.count(p), 0u) << "held-out text in the pairs: " << p;
+    multi_paragraph = multi_paragraph || p.find('\n') != std::string::npos;
+  }
+  EXPECT_TRUE(multi_paragraph) << "the fixture should have a description of several paragraphs";
+  for (const auto& p : positives(dir / "first" / "pairs.jsonl.gz")) EXPECT_EQ(first.count(p), 1u) << p;
+  const auto manifest = nlohmann::json::parse(read_file(dir / "whole" / "manifest.json"));
+  EXPECT_EQ(manifest.at("options").at("positives"), "description");
+}
+
 TEST_F(DebianBuild, CorpusLeavesTheHeldOutSideOutAndIsDeterministic) {
   const BuildStats stats = build_debian_data(small_options(lists_, dir_ / "a", 4));
   build_debian_data(small_options(lists_, dir_ / "b", 4));
