@@ -19,7 +19,8 @@ namespace sentbench::debian {
 
 // Bumped whenever the same lists would produce different outputs, so old snapshots read as stale.
 // 2: corpus.txt.gz (the masked-LM corpus) added.
-inline constexpr int kBuilderVersion = 2;
+// 3: pairs' positives are whole long descriptions by default (were first paragraphs).
+inline constexpr int kBuilderVersion = 3;
 
 // One distinct description (one Description-md5) and the binary packages that carry it.
 struct Description {
@@ -103,7 +104,7 @@ struct BuildOptions {
   std::size_t max_text_chars = 2000;  // longer texts are cut at a word boundary (models truncate anyway)
   // The positive of a training pair: the long description's first paragraph, or the whole of it (as the
   // retrieval documents are).
-  bool whole_description_positives = false;
+  bool whole_description_positives = true;
   std::size_t vocab_size = 8000;      // recorded in the manifest; the writer decides how to use it
   VocabularyWriter write_vocabulary;  // optional: no tokenizer/ when unset
 };

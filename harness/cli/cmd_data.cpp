@@ -215,7 +215,7 @@ void add_data_command(CLI::App& app, Action& action) {
     std::uint64_t seed = 13;
     std::size_t vocab_size = 8000;
     std::size_t max_pairs = 60000;
-    std::string positives = "first-paragraph";
+    std::string positives = "description";
   };
   auto args = std::make_shared<DebianArgs>();
   CLI::App* d = cmd->add_subcommand(

@@ -313,9 +313,14 @@ TEST_F(DebianBuild, SplitKeepsSourcesAndTextsOnOneSide) {
     for (const auto& line : lines_of(out / "pairs.jsonl.gz")) {
       const auto pair = nlohmann::json::parse(line);
       ASSERT_TRUE(pair.is_array() && pair.size() == 2) << line;
-      for (const auto& text : pair) {
-        train_texts.insert(text.get<std::string>());
-        for (const auto& s : sources_of(text.get<std::string>())) train_sources.insert(s);
+      for (const auto& whole : pair) {
+        const std::string text = whole.get<std::string>();
+        // A positive is a whole description: its first paragraph is what the generator knows the sources of.
+        const std::string first = text.substr(0, text.find('\n'));
+        train_texts.insert(first);
+        const auto sources = sources_of(first);
+        ASSERT_FALSE(sources.empty()) << "a text the generator did not write: " << text;
+        train_sources.insert(sources.begin(), sources.end());
       }
     }
     const auto held_text = [&](const std::string& text) {
@@ -375,8 +380,16 @@ TEST_F(DebianBuild, PairsAreDeduplicatedAndVocabularySeesOnlyTrainingText) {
   // Duplicate md5s collapse into one description; equal (synopsis, paragraph) pairs are dropped.
   EXPECT_EQ(stats.pairs + stats.pairs_uninformative + stats.pairs_duplicate + stats.pairs_capped,
             stats.train_descriptions);
+  // Both texts of every pair, one a line (a whole-description positive spans one line per paragraph).
+  std::size_t pair_lines = 0;
+  for (const auto& line : pairs)
+    for (const auto& text : nlohmann::json::parse(line)) {
+      const std::string t = text.get<std::string>();
+      pair_lines += 1 + static_cast<std::size_t>(std::count(t.begin(), t.end(), '\n'));
+    }
   const auto texts = lines_of(out / "tokenizer" / "texts.txt");
-  EXPECT_EQ(texts.size(), 2 * pairs.size());
+  EXPECT_EQ(texts.size(), pair_lines);
+  EXPECT_GT(pair_lines, 2 * pairs.size());
 
   // The cap keeps a prefix of the seeded order.
   BuildOptions capped = small_options(lists_, dir_ / "capped", 5);
@@ -431,19 +444,20 @@ TEST(DebianCorpus, TrainingSideLongDescriptionsOnePerLine) {
 }
 
 TEST(DebianPairs, WholeDescriptionPositivesAreTheTrainingSidesLongDescriptions) {
-  // --positives description: each pair's positive is its package's whole long description, paragraphs on
-  // their own lines as in the retrieval documents; the default keeps the first paragraph. Either way only
-  // the training side's descriptions are used.
+  // --positives description (the default): each pair's positive is its package's whole long description,
+  // paragraphs on their own lines as in the retrieval documents; first-paragraph keeps the first paragraph.
+  // Either way only the training side's descriptions are used.
   TempDir dir;
   BuildOptions options;
   options.lists_dir = kFixtures;
   options.seed = 3;
   options.held_out_target = 2;
-  options.out_dir = dir / "first";
-  build_debian_data(options);
   options.out_dir = dir / "whole";
-  options.whole_description_positives = true;
-  const BuildStats stats = build_debian_data(options);
+  const BuildStats stats = build_debian_data(options);  // the default
+  BuildOptions first_paragraph = options;
+  first_paragraph.out_dir = dir / "first";
+  first_paragraph.whole_description_positives = false;
+  build_debian_data(first_paragraph);
   ReadStats read;
   const auto all = read_fixture(read);
   const Split split = split_descriptions(all, options.seed, options.held_out_target, options.max_held_out_group);
@@ -496,8 +510,10 @@ TEST_F(DebianBuild, CorpusLeavesTheHeldOutSideOutAndIsDeterministic) {
     const std::string text = nlohmann::json::parse(line).at("text");
     EXPECT_FALSE(starts_a_line(text.substr(0, text.find('\n')))) << text;
   }
-  for (const auto& line : lines_of(dir_ / "a" / "pairs.jsonl.gz"))
-    EXPECT_TRUE(starts_a_line(nlohmann::json::parse(line).at(1).get<std::string>())) << line;
+  for (const auto& line : lines_of(dir_ / "a" / "pairs.jsonl.gz")) {
+    const std::string positive = nlohmann::json::parse(line).at(1);
+    EXPECT_TRUE(starts_a_line(positive.substr(0, positive.find('\n')))) << line;
+  }
   const auto manifest = nlohmann::json::parse(read_file(dir_ / "a" / "manifest.json"));
   EXPECT_EQ(manifest.at("counts").at("corpus_texts"), stats.corpus_texts);
   EXPECT_TRUE(manifest.at("files").contains("corpus.txt.gz"));
