@@ -127,7 +127,14 @@ Encoded encode_texts(Encoder& encoder, const std::vector<std::string>& texts, Ta
   if (context.cache) {
     std::string all;
     for (const auto& t : texts) (all += t) += '\0';
-    key = hash_bytes(fmt::format("{}|{}|{}", context.model_key, what, hash_bytes(all)));
+    // The token ids too: an encoder's parameters and settings do not show its tokenizer (a rebuilt
+    // vocabulary of the same size leaves a random-init model's weights unchanged), its ids do.
+    std::string ids;
+    for (const auto& row : encoder.tokenize(texts).ids) {
+      ids.append(reinterpret_cast<const char*>(row.data()), row.size() * sizeof(row.front()));
+      ids.append(4, '\xff');  // row separator: -1 is never an id
+    }
+    key = hash_bytes(fmt::format("{}|{}|{}|{}", context.model_key, what, hash_bytes(all), hash_bytes(ids)));
     if (auto hit = context.cache->get(key)) {
       if (hit->size(0) == static_cast<std::int64_t>(texts.size())) {
         out.embeddings = *hit;

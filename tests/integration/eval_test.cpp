@@ -89,6 +89,33 @@ TEST(Eval, SuiteOnSharedDataWithBaselinesDetailsAndCache) {
   EXPECT_FALSE((*task(json::parse(sentbench::read_file(tmp / "run3/results.json")), "cranfield"))["model"]["cache_hit"].get<bool>());
 }
 
+TEST(Eval, CacheMissesWhenTheTokenizerChangesUnderTheSameWeights) {
+  // A model folder whose tokenizer is rebuilt (the same vocabulary size, so the same weights load) must
+  // not be served the old tokenizer's embeddings.
+  SENTBENCH_REQUIRE_SHARED("tiny-roberta/merges.txt");
+  TempDir tmp;
+  const fs::path model = tmp / "model";
+  fs::copy(sentbench::test::shared_data() / "tiny-roberta", model, fs::copy_options::recursive);
+  const std::string cache = "SENTBENCH_CACHE=" + (tmp / "cache").string() + " ";
+  const auto run = [&](const std::string& out) {
+    const auto result = sentbench::test::run_command(cache + SENTBENCH_CLI + std::string(" ") + eval_command(tmp / out) +
+                                                     " --set encoder.model=\"" + model.string() + "\"");
+    EXPECT_EQ(result.exit_code, 0) << result.output;
+    return (*task(json::parse(sentbench::read_file(tmp / out / "results.json")), "cranfield"))["model"];
+  };
+  const json first = run("a");
+  EXPECT_FALSE(first["cache_hit"].get<bool>());
+  EXPECT_TRUE(run("b")["cache_hit"].get<bool>());
+  // Keep the header and the first 20 merges: words now split into many more, different tokens.
+  const std::string merges = sentbench::read_file(model / "merges.txt");
+  std::size_t end = 0;
+  for (int line = 0; line < 21; ++line) end = merges.find('\n', end) + 1;
+  std::ofstream(model / "merges.txt", std::ios::trunc) << merges.substr(0, end);
+  const json changed = run("c");
+  EXPECT_FALSE(changed["cache_hit"].get<bool>());
+  EXPECT_NE(changed["main_score"].get<double>(), first["main_score"].get<double>());
+}
+
 TEST(Eval, BadDataNamesFileAndLineAndWritesNoResults) {
   TempDir tmp;
   fs::create_directories(tmp / "beir/qrels");
