@@ -228,7 +228,11 @@ fs::path write_corpus(const fs::path& dir, std::size_t count) {
   std::ofstream out(file);
   LineReader reader(kDebian / "pairs.jsonl.gz");
   std::string line;
-  for (std::size_t i = 0; i < count && reader.next(line); ++i) out << json::parse(line).at(1).get<std::string>() << "\n";
+  // One text a line: the first paragraph of each pair's positive (a whole long description).
+  for (std::size_t i = 0; i < count && reader.next(line); ++i) {
+    const std::string text = json::parse(line).at(1).get<std::string>();
+    out << text.substr(0, text.find('\n')) << "\n";
+  }
   return file;
 }
 
