@@ -7,10 +7,10 @@
 
 #include <fmt/format.h>
 
-#include "parse_util.hpp"
+#include "sentbench/data/parse_util.hpp"
 #include "sentbench/errors.hpp"
 #include "sentbench/io.hpp"
-#include "text_file.hpp"
+#include "sentbench/data/text_file.hpp"
 
 namespace fs = std::filesystem;
 
@@ -109,10 +109,10 @@ JsonlTexts read_texts(const fs::path& path, bool with_title) {
 }
 
 // query id -> judgements, every id checked against the corpus and queries.
-std::map<std::string, metrics::Judgements> read_qrels(const fs::path& path, const JsonlTexts& corpus,
+std::map<std::string, std::unordered_map<std::string, int>> read_qrels(const fs::path& path, const JsonlTexts& corpus,
                                                       const JsonlTexts& queries, const fs::path& corpus_path,
                                                       const fs::path& queries_path) {
-  std::map<std::string, metrics::Judgements> qrels;
+  std::map<std::string, std::unordered_map<std::string, int>> qrels;
   // Line of each (query, doc) judgement, so a contradicting repeat can name both lines.
   std::unordered_map<std::string, std::int64_t> judged_on;
   LineReader reader(path);

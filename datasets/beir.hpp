@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "metrics.hpp"
+#include <unordered_map>
 
 namespace sentbench {
 
@@ -15,7 +15,7 @@ struct BeirDataset {
   std::vector<std::string> doc_texts;     // title + " " + text, stripped (just text when no/empty title)
   std::vector<std::string> query_ids;     // only queries that appear in the qrels of the split, file order
   std::vector<std::string> query_texts;
-  std::map<std::string, metrics::Judgements> qrels;  // query id -> doc id -> gain
+  std::map<std::string, std::unordered_map<std::string, int>> qrels;  // query id -> doc id -> gain (metrics::Judgements)
   std::string hash;                       // hash of the three files' content hashes
 };
 

@@ -5,10 +5,10 @@
 
 #include <fmt/format.h>
 
-#include "parse_util.hpp"
+#include "sentbench/data/parse_util.hpp"
 #include "sentbench/errors.hpp"
 #include "sentbench/io.hpp"
-#include "text_file.hpp"
+#include "sentbench/data/text_file.hpp"
 
 namespace fs = std::filesystem;
 

@@ -23,7 +23,7 @@
 #include "sentbench/errors.hpp"
 #include "sentbench/io.hpp"
 #include "sentbench/log.hpp"
-#include "text_file.hpp"
+#include "sentbench/data/text_file.hpp"
 
 namespace fs = std::filesystem;
 using Json = nlohmann::ordered_json;
@@ -648,6 +648,52 @@ BuildStats build_debian_data(const BuildOptions& options) {
               "sections)",
               stats.clustering_from_training);
 
+  // Classification by Section: the clustering's sections, held-out descriptions it did not take, one per
+  // source family and section; a family's first text decides whether the family is train or test side,
+  // so no family is on both. Train texts come first (the 16 a section needs are few), then test texts.
+  std::unordered_map<std::size_t, std::string> train_label, test_label;
+  {
+    std::map<std::string, std::pair<std::size_t, std::size_t>> filled;  // section -> (train, test)
+    std::unordered_map<std::size_t, bool> group_is_train;
+    std::set<std::pair<std::size_t, std::string>> group_sections;
+    for (std::size_t i : held) {
+      const std::string& section = all[i].section;
+      if (!chosen.count(section) || clustering_label.count(i)) continue;
+      if (!group_sections.emplace(split.group[i], section).second) continue;
+      auto& [n_train, n_test] = filled[section];
+      auto side = group_is_train.find(split.group[i]);
+      if (side == group_is_train.end()) {
+        const bool to_train = n_train < options.classification_train_per_section;
+        if (!to_train && n_test >= options.classification_test_per_section) continue;
+        side = group_is_train.emplace(split.group[i], to_train).first;
+      }
+      if (side->second && n_train < options.classification_train_per_section) {
+        train_label[i] = section;
+        ++n_train;
+      } else if (!side->second && n_test < options.classification_test_per_section) {
+        test_label[i] = section;
+        ++n_test;
+      }
+    }
+    for (const auto& [section, counts] : filled) {
+      if (counts.first < options.classification_train_per_section || counts.second < options.classification_test_per_section)
+        log::warn("debian: classification has {} train and {} test texts for {} (wanted {} and {})", counts.first,
+                  counts.second, section, options.classification_train_per_section,
+                  options.classification_test_per_section);
+    }
+  }
+  std::string classification_train, classification_test;
+  for (const auto& [r, i] : ranked) {
+    for (auto* side : {&train_label, &test_label}) {
+      const auto label = side->find(i);
+      if (label == side->end()) continue;
+      (side == &train_label ? classification_train : classification_test) +=
+          dump_line(Json{{"text", long_text(all[i], options.max_text_chars)}, {"label", label->second}});
+    }
+  }
+  stats.classification_train = train_label.size();
+  stats.classification_test = test_label.size();
+
   const Json sources = describe_lists(lists);
   write_dir_atomic(options.out_dir, [&](const fs::path& tmp) {
     write_file_atomic(tmp / "pairs.jsonl.gz", gzip(pairs));
@@ -656,6 +702,8 @@ BuildStats build_debian_data(const BuildOptions& options) {
     write_file_atomic(tmp / "retrieval" / "queries.jsonl", queries_jsonl);
     write_file_atomic(tmp / "retrieval" / "qrels" / "test.tsv", qrels);
     write_file_atomic(tmp / "clustering.jsonl", clustering);
+    write_file_atomic(tmp / "classification" / "train.jsonl", classification_train);
+    write_file_atomic(tmp / "classification" / "test.jsonl", classification_test);
     if (options.write_vocabulary) {
       log::info("debian: training the BPE vocabulary on {} texts", vocabulary_texts.size());
       options.write_vocabulary(vocabulary_texts, tmp / "tokenizer");
@@ -681,6 +729,8 @@ BuildStats build_debian_data(const BuildOptions& options) {
           {"corpus", options.corpus},
           {"clustering_sections", options.clustering_sections},
           {"clustering_per_section", options.clustering_per_section},
+          {"classification_train_per_section", options.classification_train_per_section},
+          {"classification_test_per_section", options.classification_test_per_section},
           {"max_text_chars", options.max_text_chars},
           {"positives", options.whole_description_positives ? "description" : "first-paragraph"},
           {"vocab_size", options.write_vocabulary ? Json(options.vocab_size) : Json(nullptr)}}},
@@ -705,7 +755,9 @@ BuildStats build_debian_data(const BuildOptions& options) {
           {"queries", stats.queries},
           {"corpus", stats.corpus},
           {"clustering", stats.clustering_per_section * stats.clustering_sections.size()},
-          {"clustering_from_training", stats.clustering_from_training}}},
+          {"clustering_from_training", stats.clustering_from_training},
+          {"classification_train", stats.classification_train},
+          {"classification_test", stats.classification_test}}},
         {"clustering", {{"sections", stats.clustering_sections}, {"per_section", stats.clustering_per_section}}},
         {"files", files}};
     write_file_atomic(tmp / "manifest.json", manifest.dump(2, ' ', false, Json::error_handler_t::replace) + "\n");

@@ -20,7 +20,8 @@ namespace sentbench::debian {
 // Bumped whenever the same lists would produce different outputs, so old snapshots read as stale.
 // 2: corpus.txt.gz (the masked-LM corpus) added.
 // 3: pairs' positives are whole long descriptions by default (were first paragraphs).
-inline constexpr int kBuilderVersion = 3;
+// 4: classification/{train,test}.jsonl added (Section classification on held-out descriptions).
+inline constexpr int kBuilderVersion = 4;
 
 // One distinct description (one Description-md5) and the binary packages that carry it.
 struct Description {
@@ -101,6 +102,10 @@ struct BuildOptions {
   std::size_t corpus = 5000;
   std::size_t clustering_sections = 12;
   std::size_t clustering_per_section = 150;
+  // Section classification (the clustering's sections): train and test texts per section, held-out
+  // descriptions the clustering set did not take, train and test disjoint by source family.
+  std::size_t classification_train_per_section = 16;
+  std::size_t classification_test_per_section = 40;
   std::size_t max_text_chars = 2000;  // longer texts are cut at a word boundary (models truncate anyway)
   // The positive of a training pair: the long description's first paragraph, or the whole of it (as the
   // retrieval documents are).
@@ -127,13 +132,15 @@ struct BuildStats {
   std::vector<std::string> clustering_sections;
   std::size_t clustering_per_section = 0;
   std::size_t clustering_from_training = 0;  // texts taken from the training side (too few held out)
+  std::size_t classification_train = 0;
+  std::size_t classification_test = 0;
 };
 
 // Builds every output into options.out_dir atomically (the folder is replaced as a whole):
 // pairs.jsonl.gz, corpus.txt.gz (the masked-LM corpus: each training description's whole long
 // description, paragraphs joined by a space, one a line, in the seeded order, each distinct text once;
 // nothing of the held-out side), retrieval/{corpus,queries}.jsonl + retrieval/qrels/test.tsv,
-// clustering.jsonl, tokenizer/ (when a writer is given) and manifest.json. Same lists and options →
+// clustering.jsonl, classification/{train,test}.jsonl, tokenizer/ (when a writer is given) and manifest.json. Same lists and options →
 // identical bytes.
 BuildStats build_debian_data(const BuildOptions& options);
 

@@ -65,23 +65,37 @@ double quantile(const std::vector<double>& sorted, double q) {
   return sorted[lo] + (h - static_cast<double>(lo)) * (sorted[hi] - sorted[lo]);
 }
 
-ItemStatistic statistic_of(const TaskReport& task) {
-  if (task.model.per_item.reference.empty()) return ItemStatistic::kMean;
-  return task.main_metric == "pearson" ? ItemStatistic::kPearson : ItemStatistic::kSpearman;
+// Average precision of `scores` against 0/1 `labels` as scikit-learn's average_precision_score: over
+// the distinct score thresholds from the highest down, the sum of (recall step) × precision, so tied
+// scores enter together. NaN without a positive.
+double average_precision(const std::vector<double>& scores, const std::vector<double>& labels) {
+  std::vector<std::size_t> order(scores.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return scores[a] > scores[b]; });
+  double positives = 0;
+  for (const double l : labels) positives += l > 0.5 ? 1 : 0;
+  if (positives == 0) return kNaN;
+  double tp = 0, fp = 0, recall = 0, ap = 0;
+  for (std::size_t i = 0; i < order.size();) {
+    std::size_t j = i;
+    for (; j < order.size() && scores[order[j]] == scores[order[i]]; ++j) (labels[order[j]] > 0.5 ? tp : fp) += 1;
+    const double new_recall = tp / positives;
+    ap += (new_recall - recall) * tp / (tp + fp);
+    recall = new_recall;
+    i = j;
+  }
+  return ap;
+}
+
+// A correlation needs the gold values beside the per-item scores; without them only a mean is defined.
+ItemStatistic statistic_of(const TaskResult& task) {
+  return task.model.per_item.reference.empty() ? ItemStatistic::kMean : task.info.item_statistic;
 }
 
 }  // namespace
 
-const char* to_string(ItemStatistic statistic) {
-  switch (statistic) {
-    case ItemStatistic::kMean: return "mean";
-    case ItemStatistic::kSpearman: return "spearman";
-    case ItemStatistic::kPearson: return "pearson";
-  }
-  return "?";
-}
 
-std::optional<PairedItems> pair_items(const TaskReport& a, const TaskReport& b, std::string* why) {
+std::optional<PairedItems> pair_items(const TaskResult& a, const TaskResult& b, std::string* why) {
   auto fail = [&](std::string reason) -> std::optional<PairedItems> {
     if (why) *why = std::move(reason);
     return std::nullopt;
@@ -133,6 +147,7 @@ double item_statistic(ItemStatistic statistic, const std::vector<double>& values
   x.reserve(indices.size());
   y.reserve(indices.size());
   for (const std::size_t i : indices) x.push_back(values[i]), y.push_back(reference[i]);
+  if (statistic == ItemStatistic::kAveragePrecision) return average_precision(x, y);
   return statistic == ItemStatistic::kPearson ? pearson(x, y) : pearson(average_ranks(x), average_ranks(y));
 }
 

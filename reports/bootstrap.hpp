@@ -11,14 +11,6 @@
 
 namespace sentbench {
 
-// How a task's main score is computed from its per-item values.
-enum class ItemStatistic {
-  kMean,      // mean of per-item scores (retrieval nDCG@10 per query, V-measure per clustering subset)
-  kSpearman,  // Spearman between per-item scores and the reference (STS: cosine vs gold)
-  kPearson,   // Pearson between per-item scores and the reference
-};
-const char* to_string(ItemStatistic statistic);
-
 // The two runs' values on the items both scored, aligned by position.
 struct PairedItems {
   std::vector<double> a;
@@ -30,7 +22,7 @@ struct PairedItems {
 // Aligns the per-item scores of two runs of one task: by item id when both have ids (the items both
 // scored, in A's order), else by position when the counts match. For correlation statistics the
 // references must agree item by item. nullopt with `why` set when the items cannot be paired.
-std::optional<PairedItems> pair_items(const TaskReport& a, const TaskReport& b, std::string* why = nullptr);
+std::optional<PairedItems> pair_items(const TaskResult& a, const TaskResult& b, std::string* why = nullptr);
 
 // The statistic on a subset of items (indices may repeat); NaN when undefined (e.g. constant values).
 double item_statistic(ItemStatistic statistic, const std::vector<double>& values, const std::vector<double>& reference,

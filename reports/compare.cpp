@@ -22,7 +22,7 @@ using Align = TextTable::Align;
 std::optional<double> finite_or_none(double v) { return std::isfinite(v) ? std::optional<double>(v) : std::nullopt; }
 
 // A metric of the model's scores: the main metric falls back to main_score.
-std::optional<double> model_metric(const TaskReport& t, const std::string& name) {
+std::optional<double> model_metric(const TaskResult& t, const std::string& name) {
   auto it = t.model.metrics.find(name);
   if (it != t.model.metrics.end()) return finite_or_none(it->second);
   if (name == t.main_metric) return finite_or_none(t.model.main_score);
@@ -30,7 +30,7 @@ std::optional<double> model_metric(const TaskReport& t, const std::string& name)
 }
 
 bool timed(const ScorerResult& s, double min_seconds = 0) {
-  return !s.cache_hit && s.encode_seconds > 0 && s.encode_seconds >= min_seconds && s.items_per_second > 0;
+  return !s.cache_hit && s.encode_seconds > 0 && s.encode_seconds >= min_seconds && s.items_per_second() > 0;
 }
 
 std::string interval_text(const BootstrapResult& b) {
@@ -56,13 +56,13 @@ Comparison compare_reports(const std::vector<Report>& reports, const std::vector
   }
   const Report& first = reports[0];
   std::set<std::string> compared;
-  for (const TaskReport& t : first.tasks) {
-    if (!t.skipped.empty()) continue;
-    std::vector<const TaskReport*> found = {&t};
+  for (const TaskResult& t : first.tasks) {
+    if (!t.ran()) continue;
+    std::vector<const TaskResult*> found = {&t};
     std::vector<std::string> missing;
     for (std::size_t i = 1; i < reports.size(); ++i) {
-      const TaskReport* other = reports[i].find_task(t.name);
-      if (!other || !other->skipped.empty()) missing.push_back(c.labels[i]);
+      const TaskResult* other = reports[i].find_task(t.name);
+      if (!other || !other->ran()) missing.push_back(c.labels[i]);
       found.push_back(other);
     }
     if (!missing.empty()) {
@@ -79,20 +79,20 @@ Comparison compare_reports(const std::vector<Report>& reports, const std::vector
     for (const auto& [name, v] : t.model.metrics) {
       if (name == t.main_metric) continue;
       bool everywhere = true;
-      for (const TaskReport* other : found) everywhere = everywhere && other->model.metrics.count(name);
+      for (const TaskResult* other : found) everywhere = everywhere && other->model.metrics.count(name);
       if (everywhere) names.push_back(name);
     }
     std::sort(names.begin(), names.end(), metric_less);
     names.insert(names.begin(), t.main_metric);
     for (const std::string& name : names) {
-      MetricRow row{name, {}, false, name == "queries_skipped" || name == "subsets" ? 0 : 4};
-      for (const TaskReport* other : found) row.values.push_back(model_metric(*other, name));
+      MetricRow row{name, {}, false, t.metric(name).is_count ? 0 : 4};
+      for (const TaskResult* other : found) row.values.push_back(model_metric(*other, name));
       tc.rows.push_back(std::move(row));
     }
     MetricRow speed{"encode items/s", {}, true};
     MetricRow wall{"wall seconds", {}, true};
-    for (const TaskReport* other : found) {
-      speed.values.push_back(timed(other->model) ? std::optional<double>(other->model.items_per_second) : std::nullopt);
+    for (const TaskResult* other : found) {
+      speed.values.push_back(timed(other->model) ? std::optional<double>(other->model.items_per_second()) : std::nullopt);
       wall.values.push_back(finite_or_none(other->model.wall_seconds));
     }
     tc.rows.push_back(std::move(speed));
@@ -100,7 +100,7 @@ Comparison compare_reports(const std::vector<Report>& reports, const std::vector
 
     tc.bootstrap.resize(reports.size());
     for (std::size_t i = 1; i < reports.size(); ++i) {
-      const TaskReport& other = *found[i];
+      const TaskResult& other = *found[i];
       if (other.dataset_hash != t.dataset_hash) {
         tc.notes.push_back(fmt::format("{}: dataset hash {} differs from A's {}: no bootstrap, the items are not the same", c.labels[i],
                                        other.dataset_hash.empty() ? "(none)" : other.dataset_hash, t.dataset_hash.empty() ? "(none)" : t.dataset_hash));
@@ -117,8 +117,8 @@ Comparison compare_reports(const std::vector<Report>& reports, const std::vector
     c.tasks.push_back(std::move(tc));
   }
   for (std::size_t i = 1; i < reports.size(); ++i) {
-    for (const TaskReport& t : reports[i].tasks) {
-      if (t.skipped.empty() && !compared.count(t.name) && !first.find_task(t.name)) {
+    for (const TaskResult& t : reports[i].tasks) {
+      if (t.ran() && !compared.count(t.name) && !first.find_task(t.name)) {
         c.notes.push_back(fmt::format("task {} is only in {}", t.name, c.labels[i]));
       }
     }
@@ -292,13 +292,13 @@ RegressionReport check_regressions(const Report& baseline, const Report& current
   out.tolerances = tol;
   const BootstrapOptions boot{tol.resamples, tol.seed, tol.alpha};
 
-  for (const TaskReport& base : baseline.tasks) {
-    if (!base.skipped.empty()) continue;
-    const TaskReport* cur = current.find_task(base.name);
+  for (const TaskResult& base : baseline.tasks) {
+    if (!base.ran()) continue;
+    const TaskResult* cur = current.find_task(base.name);
     RegressionFinding score{base.name, base.main_metric, base.model.main_score, kNaN, kNaN, false, false, ""};
-    if (!cur || !cur->skipped.empty()) {
+    if (!cur || !cur->ran()) {
       score.regressed = !(cur && tol.allow_skipped);
-      score.reason = cur ? "skipped in the current run: " + cur->skipped : "missing from the current run";
+      score.reason = cur ? "not run in the current run: " + cur->why_not_run() : "missing from the current run";
       if (!score.regressed) score.reason += " (not compared: --allow-skipped)";
       out.findings.push_back(std::move(score));
       continue;
@@ -312,7 +312,9 @@ RegressionReport check_regressions(const Report& baseline, const Report& current
     }
     score.current = cur->model.main_score;
     score.change = score.current - score.baseline;
-    const double drop = -score.change;
+    // A drop is a change for the worse: downwards for a higher-is-better main metric, upwards otherwise.
+    const bool higher_is_better = base.metric(base.main_metric).higher_is_better;
+    const double drop = higher_is_better ? -score.change : score.change;
     std::vector<std::string> reasons;
     if (!std::isfinite(score.current)) {
       score.regressed = true;
@@ -331,7 +333,7 @@ RegressionReport check_regressions(const Report& baseline, const Report& current
       }
     }
     if (b) {
-      const bool significant_drop = b->high < 0;
+      const bool significant_drop = higher_is_better ? b->high < 0 : b->low > 0;
       reasons.push_back(fmt::format("{} CI {} {}", level_text(b->alpha), interval_text(*b),
                                     b->excludes_zero() ? "excludes 0" : "includes 0"));
       if (tol.significance && significant_drop && drop > tol.min_drop && !score.regressed) {
@@ -344,7 +346,7 @@ RegressionReport check_regressions(const Report& baseline, const Report& current
 
     // Encode throughput of the model on this task, when both runs timed it long enough to mean something.
     if (timed(base.model, tol.min_timed_seconds) && timed(cur->model, tol.min_timed_seconds)) {
-      RegressionFinding speed{base.name, "encode items/s", base.model.items_per_second, cur->model.items_per_second, 0, true, false, ""};
+      RegressionFinding speed{base.name, "encode items/s", base.model.items_per_second(), cur->model.items_per_second(), 0, true, false, ""};
       speed.change = speed.current / speed.baseline - 1.0;
       speed.regressed = -speed.change > tol.throughput;
       speed.reason = speed.regressed ? fmt::format("slower by {:.1f}% > tolerance {:.1f}%", -100 * speed.change, 100 * tol.throughput) : "";
@@ -353,7 +355,7 @@ RegressionReport check_regressions(const Report& baseline, const Report& current
       out.warnings.push_back(fmt::format("{}: encode throughput not gated: timed over less than {} s", base.name, tol.min_timed_seconds));
     }
   }
-  for (const TaskReport& t : current.tasks) {
+  for (const TaskResult& t : current.tasks) {
     if (!baseline.find_task(t.name)) out.warnings.push_back(fmt::format("{}: new task, no baseline to compare with", t.name));
   }
 

@@ -74,9 +74,9 @@ std::string results_section(const Report& report) {
   numeric.insert(numeric.end(), {true, true});
   std::vector<std::vector<std::string>> rows;
   std::string charts, skipped;
-  for (const TaskReport& t : report.tasks) {
-    if (!t.skipped.empty()) {
-      skipped += fmt::format("<li>{}: skipped ({})</li>\n", escape(t.name), escape(t.skipped));
+  for (const TaskResult& t : report.tasks) {
+    if (!t.ran()) {
+      skipped += fmt::format("<li>{}: {}</li>\n", escape(t.name), escape(t.why_not_run()));
       continue;
     }
     std::vector<std::string> row = {t.name, t.type, t.main_metric, fixed(t.model.main_score)};
@@ -186,15 +186,15 @@ std::string speed_section(const Report& report) {
   std::string out = "<section id=\"speed\">\n<h2>Speed</h2>\n<div class=\"charts\">\n";
   std::vector<svg::Bar> encode;
   std::vector<std::vector<std::string>> rows;
-  for (const TaskReport& t : report.tasks) {
-    if (!t.skipped.empty()) continue;
+  for (const TaskResult& t : report.tasks) {
+    if (!t.ran()) continue;
     const bool timed = !t.model.cache_hit && t.model.encode_seconds > 0;
-    encode.push_back({t.name, timed ? t.model.items_per_second : std::nan(""), kModelColor,
-                      timed ? human_rate(t.model.items_per_second) + "/s" : "cached"});
+    encode.push_back({t.name, timed ? t.model.items_per_second() : std::nan(""), kModelColor,
+                      timed ? human_rate(t.model.items_per_second()) + "/s" : "cached"});
     auto add = [&](const std::string& scorer, const ScorerResult& s) {
       rows.push_back({t.name, scorer, std::to_string(s.encoded_items),
                       s.cache_hit ? "cached" : s.encode_seconds > 0 ? human_seconds(s.encode_seconds) : "-",
-                      s.cache_hit || s.encode_seconds <= 0 ? "-" : human_rate(s.items_per_second), human_seconds(s.wall_seconds)});
+                      s.cache_hit || s.encode_seconds <= 0 ? "-" : human_rate(s.items_per_second()), human_seconds(s.wall_seconds)});
       if (memory) rows.back().push_back(human_bytes(s.peak_rss_bytes));
     };
     add("model", t.model);
@@ -234,20 +234,20 @@ std::string speed_section(const Report& report) {
 
 std::string metrics_section(const Report& report) {
   std::string out;
-  for (const TaskReport& t : report.tasks) {
-    if (!t.skipped.empty()) continue;
+  for (const TaskResult& t : report.tasks) {
+    if (!t.ran()) continue;
     std::vector<std::string> header = {"metric", "model"};
     for (const auto& [b, s] : t.baselines) header.push_back(b);
     std::vector<std::vector<std::string>> rows;
     for (const std::string& metric : metric_names(t)) {
-      std::vector<std::string> row = {metric, metric_cell(t.model, metric)};
-      for (const auto& [b, s] : t.baselines) row.push_back(metric_cell(s, metric));
+      std::vector<std::string> row = {metric, metric_cell(t, t.model, metric)};
+      for (const auto& [b, s] : t.baselines) row.push_back(metric_cell(t, s, metric));
       rows.push_back(std::move(row));
     }
     std::vector<bool> numeric(header.size(), true);
     numeric[0] = false;
     out += fmt::format("<h3>{} <span class=\"note\">({}, {} {})</span></h3>\n", escape(t.name), escape(t.type), t.items,
-                       item_noun(t.type, t.items));
+                       item_noun(t, t.items));
     out += table(header, rows, numeric);
     if (!t.notes.empty()) {
       out += "<ul class=\"note\">\n";
@@ -263,7 +263,7 @@ std::string run_section(const Report& report) {
   for (const auto& [k, v] : run_facts(report)) facts.push_back({k, without_backticks(v)});
   std::string out = "<section id=\"run\">\n<h2>Run</h2>\n" + table({"field", "value"}, facts, {});
   std::vector<std::vector<std::string>> data;
-  for (const TaskReport& t : report.tasks) data.push_back({t.name, t.version.empty() ? "-" : t.version, t.dataset, t.dataset_hash.empty() ? "-" : t.dataset_hash});
+  for (const TaskResult& t : report.tasks) data.push_back({t.name, t.version.empty() ? "-" : t.version, t.dataset, t.dataset_hash.empty() ? "-" : t.dataset_hash});
   if (!data.empty()) out += "<h3>Datasets</h3>\n" + table({"task", "version", "dataset", "hash"}, data, {});
   out += "<details><summary>Resolved recipe</summary>\n<pre>" + escape(report.recipe.dump(2)) + "</pre>\n</details>\n";
   return out + "</section>\n";

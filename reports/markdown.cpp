@@ -22,9 +22,9 @@ std::string results_section(const Report& report) {
   align.insert(align.end(), {Align::kRight, Align::kRight});
   TextTable table(header, align);
   std::string skipped;
-  for (const TaskReport& t : report.tasks) {
-    if (!t.skipped.empty()) {
-      skipped += fmt::format("- {}: skipped ({})\n", t.name, t.skipped);
+  for (const TaskResult& t : report.tasks) {
+    if (!t.ran()) {
+      skipped += fmt::format("- {}: {}\n", t.name, t.why_not_run());
       continue;
     }
     std::vector<std::string> row = {t.name, t.type, t.main_metric, fixed(t.model.main_score)};
@@ -46,18 +46,18 @@ std::string results_section(const Report& report) {
 
 std::string metrics_section(const Report& report) {
   std::string out;
-  for (const TaskReport& t : report.tasks) {
-    if (!t.skipped.empty()) continue;
+  for (const TaskResult& t : report.tasks) {
+    if (!t.ran()) continue;
     std::vector<std::string> header = {"metric", "model"};
     std::vector<Align> align = {Align::kLeft, Align::kRight};
     for (const auto& [b, s] : t.baselines) header.push_back(b), align.push_back(Align::kRight);
     TextTable table(header, align);
     for (const std::string& metric : metric_names(t)) {
-      std::vector<std::string> row = {metric, metric_cell(t.model, metric)};
-      for (const auto& [b, s] : t.baselines) row.push_back(metric_cell(s, metric));
+      std::vector<std::string> row = {metric, metric_cell(t, t.model, metric)};
+      for (const auto& [b, s] : t.baselines) row.push_back(metric_cell(t, s, metric));
       table.add_row(row);
     }
-    out += fmt::format("### {} ({}, {} {})\n\n", t.name, t.type, t.items, item_noun(t.type, t.items));
+    out += fmt::format("### {} ({}, {} {})\n\n", t.name, t.type, t.items, item_noun(t, t.items));
     out += table.str() + "\n";
     for (const auto& [k, v] : t.notes) out += fmt::format("- {}: {}\n", k, v);
     if (!t.notes.empty()) out += "\n";
@@ -70,12 +70,12 @@ std::string speed_section(const Report& report) {
   std::vector<std::string> header = {"task", "scorer", "encoded", "encode time", "items/s", "wall time"};
   if (memory) header.push_back("peak memory");
   TextTable table(header, {Align::kLeft, Align::kLeft, Align::kRight, Align::kRight, Align::kRight, Align::kRight, Align::kRight});
-  for (const TaskReport& t : report.tasks) {
-    if (!t.skipped.empty()) continue;
+  for (const TaskResult& t : report.tasks) {
+    if (!t.ran()) continue;
     auto add = [&](const std::string& scorer, const ScorerResult& s) {
       table.add_row({t.name, scorer, std::to_string(s.encoded_items),
                      s.cache_hit ? "cached" : s.encode_seconds > 0 ? human_seconds(s.encode_seconds) : "-",
-                     s.cache_hit || s.encode_seconds <= 0 ? "-" : human_rate(s.items_per_second),
+                     s.cache_hit || s.encode_seconds <= 0 ? "-" : human_rate(s.items_per_second()),
                      human_seconds(s.wall_seconds), memory ? human_bytes(s.peak_rss_bytes) : ""});
     };
     add("model", t.model);
@@ -171,7 +171,7 @@ std::string run_section(const Report& report) {
   for (const auto& [key, value] : run_facts(report)) table.add_row({key, value});
   std::string out = "## Run\n\n" + table.str() + "\n";
   TextTable data({"task", "version", "dataset", "hash"});
-  for (const TaskReport& t : report.tasks) data.add_row({t.name, t.version.empty() ? "-" : t.version, t.dataset, t.dataset_hash.empty() ? "-" : t.dataset_hash});
+  for (const TaskResult& t : report.tasks) data.add_row({t.name, t.version.empty() ? "-" : t.version, t.dataset, t.dataset_hash.empty() ? "-" : t.dataset_hash});
   if (!data.empty()) out += "Datasets:\n\n" + data.str() + "\n";
   out += "The resolved recipe is recipe.toml in the run folder (and `run.recipe` in report.json).\n";
   return out;

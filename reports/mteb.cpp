@@ -26,7 +26,7 @@ std::string mteb_metric_name(const std::string& name) {
 }
 
 // The split a task scored: its [[eval]] table's "split" when the recipe names one, else "test".
-std::string task_split(const Report& report, const TaskReport& task) {
+std::string task_split(const Report& report, const TaskResult& task) {
   if (!report.recipe.is_object() || !report.recipe.contains("eval") || !report.recipe["eval"].is_array()) return "test";
   for (const auto& table : report.recipe["eval"]) {
     if (!table.is_object()) continue;
@@ -47,19 +47,21 @@ std::string file_stem(const std::string& name) {
 
 }  // namespace
 
-std::string mteb_task_json(const Report& report, const TaskReport& task, const MtebExportOptions& options) {
+std::string mteb_task_json(const Report& report, const TaskResult& task, const MtebExportOptions& options) {
   ordered_json scores = ordered_json::object();
   scores["main_score"] = number(task.model.main_score);
-  for (const auto& [name, value] : task.model.metrics) scores[mteb_metric_name(name)] = number(value);
-  if (task.type == "sts") {
-    // MTEB reports STS per similarity function; sentbench scores with cosine only.
-    if (task.model.metrics.count("spearman")) scores["cosine_spearman"] = number(task.model.metrics.at("spearman"));
-    if (task.model.metrics.count("pearson")) scores["cosine_pearson"] = number(task.model.metrics.at("pearson"));
+  for (const auto& [name, value] : task.model.metrics) {
+    const std::string mteb_name = task.metric(name).mteb_name;
+    scores[mteb_name.empty() ? mteb_metric_name(name) : mteb_name] = number(value);
   }
-  if (task.type == "clustering" && !task.model.per_item.empty()) {
-    ordered_json per_subset = ordered_json::array();
-    for (const double v : task.model.per_item.scores) per_subset.push_back(number(v));
-    scores["v_measures"] = per_subset;
+  // Keys MTEB adds for the same values (STS: per similarity function; sentbench scores with cosine).
+  for (const auto& [alias, metric] : task.info.mteb_aliases) {
+    if (task.model.metrics.count(metric)) scores[alias] = number(task.model.metrics.at(metric));
+  }
+  if (!task.info.mteb_per_item.empty() && !task.model.per_item.empty()) {
+    ordered_json per_item = ordered_json::array();
+    for (const double v : task.model.per_item.scores) per_item.push_back(number(v));
+    scores[task.info.mteb_per_item] = per_item;
   }
   scores["hf_subset"] = "default";
   scores["languages"] = options.languages;
@@ -77,8 +79,8 @@ std::string mteb_task_json(const Report& report, const TaskReport& task, const M
 std::vector<fs::path> export_mteb(const Report& report, const fs::path& dir, const MtebExportOptions& options) {
   if (options.languages.empty()) throw ConfigError("MTEB export: at least one language is needed (e.g. eng-Latn)");
   std::vector<fs::path> written;
-  for (const TaskReport& task : report.tasks) {
-    if (!task.skipped.empty()) continue;
+  for (const TaskResult& task : report.tasks) {
+    if (!task.ran()) continue;
     const fs::path file = dir / (file_stem(task.name) + ".json");
     write_file_atomic(file, mteb_task_json(report, task, options));
     written.push_back(file);

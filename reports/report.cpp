@@ -23,7 +23,6 @@ namespace sentbench {
 namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-constexpr const char* kResultsSchema = "sentbench.results/1";
 
 json parse_json_file(const fs::path& path) {
   std::string text;
@@ -39,91 +38,13 @@ json parse_json_file(const fs::path& path) {
   }
 }
 
-// ---- reading the pieces (results.json and report.json share the shape of a scorer) -----------------
+// ---- reading the pieces -------------------------------------------------------------------------
 
-ItemScores read_items(const JsonView& v) {
-  ItemScores items;
-  if (v.value().is_null()) return items;
-  v.expect_object();
-  if (v.has("ids")) {
-    const JsonView ids = v.at("ids");
-    ids.expect_array();
-    for (std::size_t i = 0; i < ids.value().size(); ++i) items.ids.push_back(ids.at(i).as_str());
-  }
-  for (const char* key : {"scores", "reference"}) {
-    if (!v.has(key)) continue;
-    const JsonView list = v.at(key);
-    list.expect_array();
-    auto& out = std::string(key) == "scores" ? items.scores : items.reference;
-    for (std::size_t i = 0; i < list.value().size(); ++i) out.push_back(list.at(i).as_num());
-  }
-  if (!items.ids.empty() && items.ids.size() != items.scores.size()) {
-    v.at("ids").fail(fmt::format("has {} ids for {} scores", items.ids.size(), items.scores.size()));
-  }
-  if (!items.reference.empty() && items.reference.size() != items.scores.size()) {
-    v.at("reference").fail(fmt::format("has {} values for {} scores", items.reference.size(), items.scores.size()));
-  }
-  return items;
-}
-
-ScorerResult read_scorer(const JsonView& v) {
-  v.expect_object();
-  ScorerResult s;
-  s.main_score = v.num("main_score", kNaN);
-  if (v.has("metrics")) {
-    const JsonView m = v.at("metrics");
-    m.expect_object();
-    for (const auto& [key, value] : m.value().items()) s.metrics[key] = m.at(key).as_num();
-  }
-  s.encode_seconds = v.num("encode_seconds");
-  s.encoded_items = v.integer("encoded_items");
-  s.items_per_second = v.num("items_per_second", s.encode_seconds > 0 ? s.encoded_items / s.encode_seconds : 0.0);
-  s.cache_hit = v.boolean("cache_hit");
-  s.wall_seconds = v.num("wall_seconds");
-  if (v.has("peak_rss_bytes")) s.peak_rss_bytes = v.integer("peak_rss_bytes");
-  s.per_item = read_items(v.at("per_item"));
-  return s;
-}
-
-TaskReport read_task(const JsonView& v) {
-  v.expect_object();
-  TaskReport t;
-  t.name = v.str("name");
-  if (t.name.empty()) v.at("name").fail("expected the task's name");
-  t.type = v.str("type");
-  t.version = v.str("version");
-  t.dataset = v.str("dataset");
-  t.dataset_hash = v.str("dataset_hash");
-  t.main_metric = v.str("main_metric");
-  t.items = v.integer("items");
-  if (v.has("notes")) {
-    const JsonView notes = v.at("notes");
-    notes.expect_object();
-    for (const auto& [key, value] : notes.value().items()) t.notes[key] = notes.at(key).as_str();
-  }
-  // results.json keeps the skip reason among the notes; report.json has a field of its own.
-  t.skipped = v.str("skipped");
-  if (auto it = t.notes.find("skipped"); it != t.notes.end()) {
-    if (t.skipped.empty()) t.skipped = it->second;
-    t.notes.erase(it);
-  }
-  if (t.skipped.empty()) {
-    if (!v.has("model")) v.at("model").fail("expected the model's scores (or a \"skipped\" reason)");
-    t.model = read_scorer(v.at("model"));
-    if (v.has("baselines")) {
-      const JsonView b = v.at("baselines");
-      b.expect_object();
-      for (const auto& [name, value] : b.value().items()) t.baselines[name] = read_scorer(b.at(name));
-    }
-  }
-  return t;
-}
-
-std::vector<TaskReport> read_tasks(const JsonView& v) {
-  std::vector<TaskReport> tasks;
+std::vector<TaskResult> read_tasks(const JsonView& v) {
+  std::vector<TaskResult> tasks;
   if (v.value().is_null()) return tasks;
   v.expect_array();
-  for (std::size_t i = 0; i < v.value().size(); ++i) tasks.push_back(read_task(v.at(i)));
+  for (std::size_t i = 0; i < v.value().size(); ++i) tasks.push_back(task_result_from_json(v.at(i)));
   return tasks;
 }
 
@@ -287,27 +208,6 @@ TrainingSummary summarize_training(const std::vector<LoggedStep>& steps) {
 // JSON has no NaN or infinity: write null, which reads back as NaN.
 ordered_json number(double v) { return std::isfinite(v) ? ordered_json(v) : ordered_json(nullptr); }
 
-ordered_json scorer_json(const ScorerResult& s) {
-  ordered_json metrics = ordered_json::object();
-  for (const auto& [k, v] : s.metrics) metrics[k] = number(v);
-  ordered_json j = {{"main_score", number(s.main_score)},
-                    {"metrics", metrics},
-                    {"encode_seconds", number(s.encode_seconds)},
-                    {"encoded_items", s.encoded_items},
-                    {"items_per_second", number(s.items_per_second)},
-                    {"cache_hit", s.cache_hit},
-                    {"wall_seconds", number(s.wall_seconds)},
-                    {"peak_rss_bytes", s.peak_rss_bytes ? ordered_json(*s.peak_rss_bytes) : ordered_json(nullptr)}};
-  ordered_json scores = ordered_json::array();
-  for (const double v : s.per_item.scores) scores.push_back(number(v));
-  j["per_item"] = {{"ids", s.per_item.ids}, {"scores", scores}};
-  if (!s.per_item.reference.empty()) {
-    ordered_json ref = ordered_json::array();
-    for (const double v : s.per_item.reference) ref.push_back(number(v));
-    j["per_item"]["reference"] = ref;
-  }
-  return j;
-}
 
 ordered_json training_json(const TrainingSummary& t) {
   ordered_json curve = {{"bucket", t.curve_bucket}};
@@ -509,8 +409,8 @@ TrainingSummary summarize_stages(const std::vector<StageLog>& stages) {
 
 }  // namespace
 
-const TaskReport* Report::find_task(const std::string& name) const {
-  for (const TaskReport& t : tasks) {
+const TaskResult* Report::find_task(const std::string& name) const {
+  for (const TaskResult& t : tasks) {
     if (t.name == name) return &t;
   }
   return nullptr;
@@ -518,7 +418,7 @@ const TaskReport* Report::find_task(const std::string& name) const {
 
 double Report::encode_items_per_second() const {
   double seconds = 0, items = 0;
-  for (const TaskReport& t : tasks) {
+  for (const TaskResult& t : tasks) {
     if (!t.skipped.empty() || t.model.cache_hit || t.model.encode_seconds <= 0) continue;
     seconds += t.model.encode_seconds;
     items += static_cast<double>(t.model.encoded_items);
@@ -573,15 +473,16 @@ Report assemble_report(const fs::path& run_dir, const AssembleOptions& options) 
   }
 
   const fs::path results_file = run_dir / "results.json";
-  if (fs::exists(results_file)) {
-    const json results = parse_json_file(results_file);
-    const JsonView v(results, results_file.string());
-    v.expect_object();
-    const std::string schema = v.str("schema");
-    if (schema != kResultsSchema) {
-      v.at("schema").fail(fmt::format("expected \"{}\" (results written by another sentbench version?)", kResultsSchema));
+  if (options.results) {
+    report.tasks = *options.results;
+  } else if (fs::exists(results_file)) {
+    std::string text;
+    try {
+      text = read_file(results_file);
+    } catch (const Error& e) {
+      throw ConfigError(fmt::format("{}: cannot read: {}", results_file.string(), e.what()));
     }
-    report.tasks = read_tasks(v.at("tasks"));
+    report.tasks = results_from_json(text, results_file.string());
   }
   return report;
 }
@@ -614,22 +515,7 @@ std::string report_to_json(const Report& report) {
                 {"probe_texts_per_s", number(probe_rate)}};
   j["probe"] = ordered_json::parse(report.probe.dump());
   ordered_json tasks = ordered_json::array();
-  for (const TaskReport& t : report.tasks) {
-    ordered_json notes = ordered_json::object();
-    for (const auto& [k, v] : t.notes) notes[k] = v;
-    ordered_json tj = {{"name", t.name}, {"type", t.type}, {"version", t.version}, {"dataset", t.dataset},
-                       {"dataset_hash", t.dataset_hash}, {"main_metric", t.main_metric}, {"items", t.items},
-                       {"notes", notes}};
-    if (!t.skipped.empty()) {
-      tj["skipped"] = t.skipped;
-    } else {
-      tj["model"] = scorer_json(t.model);
-      ordered_json baselines = ordered_json::object();
-      for (const auto& [name, s] : t.baselines) baselines[name] = scorer_json(s);
-      tj["baselines"] = baselines;
-    }
-    tasks.push_back(std::move(tj));
-  }
+  for (const TaskResult& t : report.tasks) tasks.push_back(task_result_to_json(t));
   j["tasks"] = tasks;
   return j.dump(2) + "\n";
 }
@@ -644,7 +530,7 @@ Report parse_report(const std::string& text, const std::string& source) {
   const JsonView v(j, source);
   v.expect_object();
   const std::string schema = v.str("schema");
-  if (schema != kReportSchema) {
+  if (schema != kReportSchema && schema != "sentbench.report/1") {  // /1 lacks only the task metadata
     const std::string hint = schema.rfind("sentbench.results/", 0) == 0
                                  ? " (this is a results.json; pass the run folder or its report.json)"
                              : schema.rfind("sentbench.report/", 0) == 0
@@ -687,17 +573,6 @@ Report load_report(const fs::path& path) {
   return parse_report(text, path.string());
 }
 
-std::optional<std::int64_t> process_peak_rss_bytes() {
-  std::ifstream status("/proc/self/status");
-  for (std::string line; std::getline(status, line);) {
-    if (line.rfind("VmHWM:", 0) != 0) continue;
-    std::istringstream fields(line.substr(6));
-    std::int64_t kib = 0;
-    std::string unit;
-    if (fields >> kib >> unit && unit == "kB") return kib * 1024;
-  }
-  return std::nullopt;
-}
 
 const std::vector<std::string>& report_formats() {
   static const std::vector<std::string> formats = {"json", "md", "html", "mteb"};
@@ -730,9 +605,11 @@ std::vector<fs::path> write_report_files(const Report& report, const fs::path& d
   return written;
 }
 
-std::vector<fs::path> write_reports(const fs::path& run_dir, const std::vector<std::string>& formats) {
+std::vector<fs::path> write_reports(const fs::path& run_dir, const std::vector<std::string>& formats,
+                                    const std::vector<TaskResult>* results) {
   AssembleOptions options;
   options.peak_rss_bytes = process_peak_rss_bytes();
+  if (results) options.results = *results;
   const Report report = assemble_report(run_dir, options);
   return write_report_files(report, run_dir, formats.empty() ? recipe_formats(report) : formats);
 }

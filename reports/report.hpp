@@ -12,48 +12,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "results.hpp"
+
 namespace sentbench {
 
 // The schema tag of report.json; the number is the major version, bumped only on breaking changes.
-inline constexpr const char* kReportSchema = "sentbench.report/1";
-
-// Per-item values behind a main score (per query, per STS pair, per clustering subset), kept so that
-// two reports can be compared with a paired bootstrap. `reference` holds the gold values when the main
-// score correlates items with them (STS); it is empty when the main score is a mean over items.
-struct ItemScores {
-  std::vector<std::string> ids;
-  std::vector<double> scores;
-  std::vector<double> reference;
-  bool empty() const { return scores.empty(); }
-};
-
-// One scorer (the model or a baseline) on one task.
-struct ScorerResult {
-  double main_score = 0;
-  std::map<std::string, double> metrics;
-  double encode_seconds = 0;
-  std::int64_t encoded_items = 0;
-  double items_per_second = 0;  // 0 when nothing was timed (cache hit, lexical baseline)
-  bool cache_hit = false;
-  double wall_seconds = 0;
-  std::optional<std::int64_t> peak_rss_bytes;  // only when the suite recorded it per task
-  ItemScores per_item;
-};
-
-// One [[eval]] task: identity, the model's scores and each baseline's.
-struct TaskReport {
-  std::string name;
-  std::string type;
-  std::string version;
-  std::string dataset;
-  std::string dataset_hash;
-  std::string main_metric;
-  std::int64_t items = 0;
-  std::map<std::string, std::string> notes;
-  std::string skipped;  // non-empty: why the task did not run (then model and baselines are empty)
-  ScorerResult model;
-  std::map<std::string, ScorerResult> baselines;
-};
+// Version 2 added each task's metadata ("info") and a "failed" state; version 1 reports still load.
+inline constexpr const char* kReportSchema = "sentbench.report/2";
 
 // One point of the training curve: a bucket of consecutive steps, averaged; `step` is its last step.
 struct CurvePoint {
@@ -131,10 +96,10 @@ struct Report {
   std::optional<std::int64_t> peak_rss_bytes;          // VmHWM of the process that ran the recipe
   std::optional<TrainingSummary> training;
   nlohmann::json probe = nlohmann::json::object();
-  std::vector<TaskReport> tasks;
+  std::vector<TaskResult> tasks;
 
   // The task of that name, or nullptr.
-  const TaskReport* find_task(const std::string& name) const;
+  const TaskResult* find_task(const std::string& name) const;
   // Encoded items per second over every task whose model embeddings were computed (not cached):
   // the run's overall encode throughput, 0 when nothing was timed.
   double encode_items_per_second() const;
@@ -145,6 +110,9 @@ struct AssembleOptions {
   // Peak resident memory to record; nullopt: none (e.g. when re-rendering an old run from the CLI,
   // where this process's peak says nothing about the run).
   std::optional<std::int64_t> peak_rss_bytes;
+  // The task results when the caller holds them (the runner, which just scored them); nullopt: read
+  // the run folder's results.json.
+  std::optional<std::vector<TaskResult>> results;
 };
 
 // Builds the report from a run folder: run.json (required), results.json and train_log.jsonl (each
@@ -158,8 +126,6 @@ Report parse_report(const std::string& text, const std::string& source);
 // A report from a file, or from a run folder (its report.json, else assembled from the run files).
 Report load_report(const std::filesystem::path& path);
 
-// VmHWM of this process (peak resident set) in bytes, from /proc/self/status; nullopt when unreadable.
-std::optional<std::int64_t> process_peak_rss_bytes();
 
 // The report formats write_reports() knows: "json", "md", "html", "mteb" (a folder mteb/).
 const std::vector<std::string>& report_formats();
@@ -171,7 +137,8 @@ std::vector<std::string> recipe_formats(const Report& report);
 // this process's peak memory) and writes the requested formats into the run folder. Empty `formats`:
 // the recipe's [report].formats, else json, md and html. Returns the files and folders written.
 std::vector<std::filesystem::path> write_reports(const std::filesystem::path& run_dir,
-                                                 const std::vector<std::string>& formats = {});
+                                                 const std::vector<std::string>& formats = {},
+                                                 const std::vector<TaskResult>* results = nullptr);
 
 // Writes `formats` of an already assembled report into `dir`; ConfigError on an unknown format.
 std::vector<std::filesystem::path> write_report_files(const Report& report, const std::filesystem::path& dir,

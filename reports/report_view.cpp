@@ -13,7 +13,7 @@
 namespace sentbench {
 
 bool any_task_peak_memory(const Report& report) {
-  for (const TaskReport& t : report.tasks) {
+  for (const TaskResult& t : report.tasks) {
     if (t.model.peak_rss_bytes) return true;
     for (const auto& [b, s] : t.baselines) {
       if (s.peak_rss_bytes) return true;
@@ -24,13 +24,13 @@ bool any_task_peak_memory(const Report& report) {
 
 std::vector<std::string> baseline_names(const Report& report) {
   std::set<std::string> names;
-  for (const TaskReport& t : report.tasks) {
+  for (const TaskResult& t : report.tasks) {
     for (const auto& [b, s] : t.baselines) names.insert(b);
   }
   return {names.begin(), names.end()};
 }
 
-double best_baseline_score(const TaskReport& task) {
+double best_baseline_score(const TaskResult& task) {
   double best = std::numeric_limits<double>::quiet_NaN();
   for (const auto& [b, s] : task.baselines) {
     if (std::isfinite(s.main_score) && !(s.main_score <= best)) best = s.main_score;
@@ -49,7 +49,7 @@ bool metric_less(const std::string& a, const std::string& b) {
   return std::stol(k_a) < std::stol(k_b);
 }
 
-std::vector<std::string> metric_names(const TaskReport& task) {
+std::vector<std::string> metric_names(const TaskResult& task) {
   std::set<std::string, bool (*)(const std::string&, const std::string&)> names(&metric_less);
   for (const auto& [k, v] : task.model.metrics) names.insert(k);
   for (const auto& [b, s] : task.baselines) {
@@ -63,19 +63,17 @@ std::vector<std::string> metric_names(const TaskReport& task) {
   return out;
 }
 
-std::string metric_cell(const ScorerResult& scorer, const std::string& metric) {
+std::string metric_cell(const TaskResult& task, const ScorerResult& scorer, const std::string& metric) {
   auto it = scorer.metrics.find(metric);
   const double v = it != scorer.metrics.end() ? it->second
                    : scorer.metrics.empty()   ? scorer.main_score
                                               : std::numeric_limits<double>::quiet_NaN();
-  if (metric == "queries_skipped" || metric == "subsets") return std::isfinite(v) ? fmt::format("{:.0f}", v) : "-";
+  if (task.metric(metric).is_count) return std::isfinite(v) ? fmt::format("{:.0f}", v) : "-";
   return fixed(v);
 }
 
-std::string item_noun(const std::string& type, std::int64_t count) {
-  const std::string noun = type == "retrieval" ? "queries" : type == "sts" ? "pairs" : type == "clustering" ? "texts" : "items";
-  if (count != 1) return noun;
-  return noun == "queries" ? "query" : noun.substr(0, noun.size() - 1);
+std::string item_noun(const TaskResult& task, std::int64_t count) {
+  return count == 1 ? task.info.item_noun_one : task.info.item_noun;
 }
 
 std::vector<std::size_t> sample_indices(std::size_t n, std::size_t k) {
@@ -124,8 +122,8 @@ std::vector<std::pair<std::string, std::string>> run_facts(const Report& report)
 }
 
 std::string one_line_summary(const Report& report) {
-  std::size_t ran = 0, skipped = 0;
-  for (const TaskReport& t : report.tasks) (t.skipped.empty() ? ran : skipped)++;
+  std::size_t ran = 0, skipped = 0, failed = 0;
+  for (const TaskResult& t : report.tasks) (t.ran() ? ran : t.failed.empty() ? skipped : failed)++;
   std::string line = fmt::format("Run `{}` · sentbench {} (`{}`)", report.run_name, report.sentbench_version,
                                  report.git_commit.empty() ? "unknown" : report.git_commit);
   if (report.encoder.is_object() && report.encoder.contains("name") && report.encoder["name"].is_string()) {
@@ -134,6 +132,7 @@ std::string one_line_summary(const Report& report) {
   if (report.training) line += fmt::format(" · trained {} steps in {}", report.training->steps, human_seconds(report.training->seconds));
   line += fmt::format(" · {} task{}", ran, ran == 1 ? "" : "s");
   if (skipped) line += fmt::format(" ({} skipped)", skipped);
+  if (failed) line += fmt::format(" ({} FAILED)", failed);
   return line;
 }
 

@@ -14,15 +14,15 @@ bool any_task_peak_memory(const Report& report);
 // Every baseline name of any task, sorted: the columns of the results table.
 std::vector<std::string> baseline_names(const Report& report);
 // The best baseline main score of a task; NaN without baselines.
-double best_baseline_score(const TaskReport& task);
+double best_baseline_score(const TaskResult& task);
 // Metric name order: by name, with cutoffs compared as numbers ("map@5" before "map@10").
 bool metric_less(const std::string& a, const std::string& b);
 // A task's metric names: the main metric first, then the others in metric_less order.
-std::vector<std::string> metric_names(const TaskReport& task);
-// A metric of a scorer as a cell; counts (queries_skipped, subsets) without decimals.
-std::string metric_cell(const ScorerResult& scorer, const std::string& metric);
-// "queries", "pairs", "texts" or "items", by task type.
-std::string item_noun(const std::string& type, std::int64_t count);
+std::vector<std::string> metric_names(const TaskResult& task);
+// A metric of a scorer as a cell; counts (the task type marks them: queries_skipped, subsets) without decimals.
+std::string metric_cell(const TaskResult& task, const ScorerResult& scorer, const std::string& metric);
+// What the task's items are ("queries", "pairs", ...), singular for a count of 1; from its metadata.
+std::string item_noun(const TaskResult& task, std::int64_t count);
 // Up to k indices spread evenly over [0, n), always including the first and the last.
 std::vector<std::size_t> sample_indices(std::size_t n, std::size_t k);
 // The run's metadata as label/value rows: run, sentbench, plugins, encoder, machine, memory.

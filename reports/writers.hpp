@@ -30,6 +30,6 @@ struct MtebExportOptions {
 std::vector<std::filesystem::path> export_mteb(const Report& report, const std::filesystem::path& dir,
                                                const MtebExportOptions& options = {});
 // The JSON text of one task's MTEB results file.
-std::string mteb_task_json(const Report& report, const TaskReport& task, const MtebExportOptions& options = {});
+std::string mteb_task_json(const Report& report, const TaskResult& task, const MtebExportOptions& options = {});
 
 }  // namespace sentbench

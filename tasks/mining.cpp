@@ -14,14 +14,14 @@
 #include <torch/torch.h>
 
 #include "lexical.hpp"
-#include "pair_stream.hpp"
+#include "sentbench/data/pair_stream.hpp"
 #include "search.hpp"
-#include "seeded_random.hpp"
+#include "sentbench/data/seeded_random.hpp"
 #include "sentbench/errors.hpp"
 #include "sentbench/io.hpp"
 #include "sentbench/progress.hpp"
 #include "sentbench/threads.hpp"
-#include "text_file.hpp"
+#include "sentbench/data/text_file.hpp"
 
 namespace fs = std::filesystem;
 

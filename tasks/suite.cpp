@@ -1,12 +1,13 @@
 // Running the [[eval]] suite: tasks from the registry, baselines beside the model, cache, outputs.
 #include "suite.hpp"
 
+#include <algorithm>
 #include <chrono>
+#include <optional>
 #include <iostream>
 #include <set>
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include "embedding_cache.hpp"
 #include "sentbench/errors.hpp"
@@ -14,23 +15,9 @@
 #include "sentbench/log.hpp"
 
 namespace fs = std::filesystem;
-using nlohmann::json;
 
 namespace sentbench {
 namespace {
-
-json scores_json(const Scores& s) {
-  json j = {{"main_score", s.main_score},
-            {"metrics", s.metrics},
-            {"encode_seconds", s.encode_seconds},
-            {"encoded_items", s.encoded_items},
-            {"items_per_second", s.encode_seconds > 0 ? s.encoded_items / s.encode_seconds : 0.0},
-            {"cache_hit", s.cache_hit},
-            {"wall_seconds", s.wall_seconds}};
-  j["per_item"] = {{"ids", s.item_ids}, {"scores", s.item_scores}};
-  if (!s.item_reference.empty()) j["per_item"]["reference"] = s.item_reference;
-  return j;
-}
 
 std::vector<std::string> wanted_baselines(const Config& table) {
   if (!table.contains("baselines")) return {"lexical", "random-init"};
@@ -43,8 +30,36 @@ std::vector<std::string> wanted_baselines(const Config& table) {
 
 }  // namespace
 
+std::vector<PreparedTask> prepare_suite(const Config& recipe) {
+  std::vector<PreparedTask> prepared;
+  for (const Config& table : recipe.tables("eval")) {
+    PreparedTask p;
+    p.type = table.get_string("type");
+    p.name = table.get_string("name", p.type);
+    p.dataset = table.contains("path") ? table.get_path("path").string() : "";
+    p.baselines = wanted_baselines(table);  // a bad baseline name fails now, not after the model is scored
+    if (table.get_bool("optional", false) && table.contains("path") && !fs::exists(table.get_path("path"))) {
+      log::warn("skipping optional task {}: {} does not exist", p.name, p.dataset);
+      p.skipped = "data not found: " + p.dataset;
+    } else {
+      p.task = make_task(table);
+      log::debug("task {} ready: {} items of {}", p.name, p.task->items(), p.dataset);
+    }
+    prepared.push_back(std::move(p));
+  }
+  return prepared;
+}
+
 std::vector<TaskResult> run_suite(const Config& recipe, Encoder& encoder, const SuiteOptions& options) {
-  register_builtin_tasks();
+  std::vector<PreparedTask> prepared = prepare_suite(recipe);
+  return run_suite(prepared, encoder, options);
+}
+
+bool suite_failed(const std::vector<TaskResult>& results) {
+  return std::any_of(results.begin(), results.end(), [](const TaskResult& r) { return !r.failed.empty(); });
+}
+
+std::vector<TaskResult> run_suite(std::vector<PreparedTask>& tasks, Encoder& encoder, const SuiteOptions& options) {
   std::optional<EmbeddingCache> cache;
   if (options.use_cache) cache.emplace(options.cache_dir);
   const fs::path details_dir = options.details ? options.output_dir / "details" : fs::path();
@@ -60,56 +75,69 @@ std::vector<TaskResult> run_suite(const Config& recipe, Encoder& encoder, const 
 
   std::unique_ptr<Encoder> untrained;  // built once, on first need
   std::vector<TaskResult> results;
-  for (const Config& table : recipe.tables("eval")) {
-    const std::string name = table.get_string("name", table.get_string("type"));
-    if (options.stop_requested && options.stop_requested()) {
-      TaskResult skipped;
-      skipped.name = name;
-      skipped.type = table.get_string("type");
-      skipped.dataset = table.contains("path") ? table.get_path("path").string() : "";
-      skipped.notes["skipped"] = "not run: the run was interrupted";
-      results.push_back(std::move(skipped));
-      continue;
-    }
-    if (table.get_bool("optional", false) && table.contains("path") && !fs::exists(table.get_path("path"))) {
-      log::warn("skipping optional task {}: {} does not exist", name, table.get_path("path").string());
-      TaskResult skipped;
-      skipped.name = name;
-      skipped.type = table.get_string("type");
-      skipped.dataset = table.get_path("path").string();
-      skipped.notes["skipped"] = "data not found: " + skipped.dataset;
-      results.push_back(std::move(skipped));
-      continue;
-    }
-    std::unique_ptr<Task> task = make_task(table);
+  for (PreparedTask& p : tasks) {
+    const TaskTypeSpec* spec = find_task_type(p.type);
     TaskResult r;
-    r.name = task->name();
-    r.type = task->type();
-    r.version = task->version();
-    r.dataset = task->dataset();
-    r.dataset_hash = task->dataset_hash();
-    r.main_metric = task->main_metric();
-    r.items = task->items();
+    r.name = p.name;
+    r.type = p.type;
+    r.dataset = p.dataset;
+    if (spec) {
+      r.info = spec->info;
+      r.main_metric = spec->info.main_metric;
+    }
+    if (options.stop_requested && options.stop_requested()) {
+      r.skipped = "not run: the run was interrupted";
+      results.push_back(std::move(r));
+      continue;
+    }
+    if (!p.task) {
+      r.skipped = p.skipped;
+      results.push_back(std::move(r));
+      continue;
+    }
+    Task& task = *p.task;
+    r.name = task.name();
+    r.type = task.type();
+    r.version = task.version();
+    r.dataset = task.dataset();
+    r.dataset_hash = task.dataset_hash();
+    r.main_metric = task.main_metric();
+    r.items = task.items();
     log::info("task {} ({}, {} items)", r.name, r.type, r.items);
-
-    context.label = "model";
-    r.model = task->evaluate(encoder, context);
-    for (const std::string& baseline : wanted_baselines(table)) {
-      if (baseline == "lexical") {
-        context.label = task->lexical_name();
-        r.baselines[task->lexical_name()] = task->evaluate_lexical(context);
-        r.notes[task->lexical_name()] = task->lexical_settings();
-      } else {
-        if (!untrained) untrained = encoder.random_init(options.seed);
-        if (!untrained) {
-          r.notes["random-init"] = "the encoder backend has no random-init form";
-          continue;
+    try {
+      context.label = "model";
+      r.model = task.evaluate(encoder, context);
+      r.model.peak_rss_bytes = process_peak_rss_bytes();
+      for (const std::string& baseline : p.baselines) {
+        if (baseline == "lexical") {
+          if (task.lexical_name().empty()) {
+            r.notes["lexical"] = "the task type has no lexical baseline";
+            continue;
+          }
+          context.label = task.lexical_name();
+          r.baselines[task.lexical_name()] = task.evaluate_lexical(context);
+          r.notes[task.lexical_name()] = task.lexical_settings();
+        } else {
+          if (!untrained) untrained = encoder.random_init(options.seed);
+          if (!untrained) {
+            r.notes["random-init"] = "the encoder backend has no random-init form";
+            continue;
+          }
+          TaskContext rc = context;
+          rc.label = "random-init";
+          rc.model_key = model_key(*untrained);
+          r.baselines["random-init"] = task.evaluate(*untrained, rc);
         }
-        TaskContext rc = context;
-        rc.label = "random-init";
-        rc.model_key = model_key(*untrained);
-        r.baselines["random-init"] = task->evaluate(*untrained, rc);
       }
+    } catch (const std::exception& e) {
+      // The finished tasks are worth keeping: record this one as failed and go on with the next.
+      log::error("task {} failed: {}", r.name, e.what());
+      r.failed = e.what();
+      r.model = {};
+      r.baselines.clear();
+      results.push_back(std::move(r));
+      p.task.reset();  // its data is no longer needed
+      continue;
     }
     log::info("  {} {:.4f} (model){}", r.main_metric, r.model.main_score, [&] {
       std::string s;
@@ -117,24 +145,9 @@ std::vector<TaskResult> run_suite(const Config& recipe, Encoder& encoder, const 
       return s;
     }());
     results.push_back(std::move(r));
+    p.task.reset();
   }
   return results;
-}
-
-std::string results_json(const std::vector<TaskResult>& results) {
-  json tasks = json::array();
-  for (const auto& r : results) {
-    json t = {{"name", r.name}, {"type", r.type}, {"version", r.version}, {"dataset", r.dataset},
-              {"dataset_hash", r.dataset_hash}, {"main_metric", r.main_metric}, {"items", r.items},
-              {"notes", r.notes}};
-    if (!r.notes.count("skipped")) {
-      t["model"] = scores_json(r.model);
-      t["baselines"] = json::object();
-      for (const auto& [name, s] : r.baselines) t["baselines"][name] = scores_json(s);
-    }
-    tasks.push_back(std::move(t));
-  }
-  return json{{"schema", "sentbench.results/1"}, {"tasks", tasks}}.dump(2) + "\n";
 }
 
 void print_results_table(const std::vector<TaskResult>& results, std::ostream& out) {
@@ -145,8 +158,9 @@ void print_results_table(const std::vector<TaskResult>& results, std::ostream& o
   header += fmt::format(" {:>12} {:>9}", "encode/s", "seconds");
   out << header << '\n' << std::string(header.size(), '-') << '\n';
   for (const auto& r : results) {
-    if (r.notes.count("skipped")) {
-      out << fmt::format("{:<22} skipped: {}\n", r.name, r.notes.at("skipped"));
+    if (!r.ran()) {
+      out << fmt::format("{:<22} {}: {}\n", r.name, r.failed.empty() ? "skipped" : "FAILED",
+                         r.failed.empty() ? r.skipped : r.failed);
       continue;
     }
     std::string line = fmt::format("{:<22} {:<10} {:>8.4f}", r.name, r.main_metric, r.model.main_score);

@@ -1,5 +1,5 @@
-// Task: one evaluation ([[eval]] table) = data + metadata; the scoring lives in one class per task type
-// (retrieval, clustering, sts). A task never knows which encoder it scores.
+// Task: one evaluation ([[eval]] table) = data + metadata; the scoring lives in one class per task type,
+// each in its own file under tasks/types/ that registers itself. A task never knows which encoder it scores.
 #pragma once
 
 #include <cstdint>
@@ -15,6 +15,7 @@
 #include "sentbench/config.hpp"
 #include "sentbench/encoder.hpp"
 #include "sentbench/plugin.hpp"
+#include "results.hpp"
 
 namespace sentbench {
 
@@ -30,33 +31,9 @@ struct TaskContext {
   std::uint64_t seed = 42;
 };
 
-// Scores of one scorer on one task, with timings.
-struct Scores {
-  double main_score = 0;
-  std::map<std::string, double> metrics;
-  double encode_seconds = 0;    // time spent embedding (0 on a cache hit or for lexical baselines)
-  std::int64_t encoded_items = 0;
-  bool cache_hit = false;
-  double wall_seconds = 0;
-  // Per-item values behind the main score (per query, per pair, per subset) for paired bootstraps.
-  std::vector<std::string> item_ids;
-  std::vector<double> item_scores;
-  std::vector<double> item_reference;  // gold values when the main score correlates items with them (STS)
-};
-
-// Everything one [[eval]] produced: the model, its baselines, and the task's identity.
-struct TaskResult {
-  std::string name;
-  std::string type;
-  std::string version;        // bumps when the scoring of the task type changes
-  std::string dataset;        // path
-  std::string dataset_hash;
-  std::string main_metric;    // e.g. "ndcg@10", "spearman", "v_measure"
-  std::int64_t items = 0;     // queries, pairs, or texts
-  Scores model;
-  std::map<std::string, Scores> baselines;  // "bm25", "tfidf", "random-init"
-  std::map<std::string, std::string> notes; // baseline settings ("bm25" -> "k1=0.9 b=0.4"), skip reasons
-};
+// Scores of one scorer on one task, and everything one [[eval]] produced: the results model
+// (results/results.hpp), shared with reports.
+using Scores = ScorerResult;
 
 // One evaluation task type's scoring.
 class Task {
@@ -78,21 +55,41 @@ class Task {
   // first seeded subset cut to at most max_items texts by the same seed (and encodes only those).
   // items() counts what is left.
   virtual void limit_items(std::int64_t max_items) = 0;
-  // The lexical baseline of this task type (BM25 or TF-IDF); the name it is reported under.
-  virtual std::string lexical_name() const = 0;
-  virtual std::string lexical_settings() const = 0;
-  virtual Scores evaluate_lexical(TaskContext& context) = 0;
+  // The lexical baseline of this task type (BM25 or TF-IDF): the name it is reported under ("" when the
+  // type has none; then evaluate_lexical is never called), its settings, and its scores.
+  virtual std::string lexical_name() const { return ""; }
+  virtual std::string lexical_settings() const { return ""; }
+  virtual Scores evaluate_lexical(TaskContext& context);
 };
 
 // Builds a task from its [[eval]] table (data is read here, so a bad file fails before any encoding).
 using TaskFactory = std::function<std::unique_ptr<Task>(const Config& table)>;
 
-// Registers a task type: its [[eval]] keys (for `sentbench validate`) and its factory.
-void register_task_type(const std::string& type, std::vector<KeySpec> keys, TaskFactory factory);
-// The built-in types (retrieval, clustering, sts); idempotent.
-void register_builtin_tasks();
-// A task from an [[eval]] table; ConfigError naming the type when it is unknown.
+// Everything the registry knows of a task type.
+struct TaskTypeSpec {
+  TaskTypeInfo info;             // results metadata: type, main metric, metric list, per-item statistic
+  std::vector<KeySpec> keys;     // its [[eval]] keys with help (checked by `sentbench validate`)
+  TaskFactory factory;
+  // The metrics besides the main one that evaluation during training logs (train-log keys
+  // "eval/<task>/<metric>"); none when unset.
+  std::function<std::vector<std::string>(const Scores&)> training_metrics;
+};
+
+// Registers a task type (replacing one of the same name). Types register themselves when the program
+// starts, from their own file, with SENTBENCH_TASK_TYPE; nothing else names them.
+void register_task_type(TaskTypeSpec spec);
+// The registered type of that name, or nullptr.
+const TaskTypeSpec* find_task_type(const std::string& type);
+// The registered type names, sorted.
+std::vector<std::string> task_types();
+// A task from an [[eval]] table; ConfigError naming the type (and the known ones) when it is unknown.
 std::unique_ptr<Task> make_task(const Config& table);
+
+// At namespace scope in a task type's own .cpp: `SENTBENCH_TASK_TYPE(retrieval, make_retrieval_spec)`
+// registers the TaskTypeSpec that `make_spec()` returns when the program starts. (The tasks library is
+// linked whole, so a file under tasks/types/ needs no other mention to take part.)
+#define SENTBENCH_TASK_TYPE(id, make_spec) \
+  [[maybe_unused]] static const bool sentbench_task_type_##id = (::sentbench::register_task_type(make_spec()), true)
 
 // Embeddings through the cache when one is given: key = model key + hash of the texts + label.
 struct Encoded {

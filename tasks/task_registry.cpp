@@ -8,8 +8,8 @@
 #include <torch/torch.h>
 
 #include "embedding_cache.hpp"
-#include "recipe_schema.hpp"
 #include "sentbench/errors.hpp"
+#include "sentbench/eval_keys.hpp"
 #include "sentbench/io.hpp"
 #include "sentbench/log.hpp"
 #include "task.hpp"
@@ -20,13 +20,13 @@ namespace sentbench {
 
 Task::~Task() = default;
 
+Scores Task::evaluate_lexical(TaskContext&) {
+  throw std::logic_error(fmt::format("task type {} has no lexical baseline", type()));
+}
+
 namespace {
-struct TaskType {
-  std::vector<KeySpec> keys;
-  TaskFactory factory;
-};
-std::map<std::string, TaskType>& registry() {
-  static std::map<std::string, TaskType> types;
+std::map<std::string, TaskTypeSpec>& registry() {
+  static std::map<std::string, TaskTypeSpec> types;
   return types;
 }
 std::mutex& registry_mutex() {
@@ -35,36 +35,33 @@ std::mutex& registry_mutex() {
 }
 }  // namespace
 
-void register_task_type(const std::string& type, std::vector<KeySpec> keys, TaskFactory factory) {
+void register_task_type(TaskTypeSpec spec) {
+  const std::string type = spec.info.type;
+  if (type.empty() || !spec.factory) throw std::logic_error("register_task_type: a task type needs a name and a factory");
+  if (spec.info.main_metric.empty()) throw std::logic_error("task type " + type + " names no main metric");
   std::lock_guard<std::mutex> lock(registry_mutex());
-  register_eval_type(type, keys);
-  registry()[type] = TaskType{std::move(keys), std::move(factory)};
+  register_eval_type(type, spec.keys);
+  registry()[type] = std::move(spec);
 }
 
-void register_retrieval_task();
-void register_sts_task();
-void register_clustering_task();
+const TaskTypeSpec* find_task_type(const std::string& type) {
+  std::lock_guard<std::mutex> lock(registry_mutex());
+  auto it = registry().find(type);
+  return it == registry().end() ? nullptr : &it->second;
+}
 
-void register_builtin_tasks() {
-  static const bool once = [] {
-    register_retrieval_task();
-    register_sts_task();
-    register_clustering_task();
-    return true;
-  }();
-  (void)once;
+std::vector<std::string> task_types() {
+  std::lock_guard<std::mutex> lock(registry_mutex());
+  std::vector<std::string> names;
+  for (const auto& [name, spec] : registry()) names.push_back(name);
+  return names;
 }
 
 std::unique_ptr<Task> make_task(const Config& table) {
   const std::string type = table.get_string("type");
-  TaskFactory factory;
-  {
-    std::lock_guard<std::mutex> lock(registry_mutex());
-    auto it = registry().find(type);
-    if (it == registry().end()) table.fail("type", fmt::format("unknown eval type '{}'", type));
-    factory = it->second.factory;
-  }
-  return factory(table);
+  const TaskTypeSpec* spec = find_task_type(type);
+  if (!spec) table.fail("type", fmt::format("unknown eval type '{}' (known: {})", type, fmt::join(task_types(), ", ")));
+  return spec->factory(table);
 }
 
 // ---- embedding cache ------------------------------------------------------------------------------

@@ -21,26 +21,6 @@ namespace {
 
 std::string eval_name(const Config& table) { return table.get_string("name", table.get_string("type")); }
 
-// Metrics beside the main one that are already computed and say something different.
-std::vector<std::string> extra_metrics(const std::string& type, const Scores& scores) {
-  std::vector<std::string> out;
-  if (type == "retrieval") {
-    out.push_back("mrr@10");
-    // The largest recall cut-off: how much of the relevant set the model finds at all.
-    std::string recall;
-    int largest = 0;
-    for (const auto& [metric, value] : scores.metrics) {
-      if (metric.rfind("recall@", 0) != 0) continue;
-      const int k = std::atoi(metric.c_str() + 7);
-      if (k > largest) largest = k, recall = metric;
-    }
-    if (!recall.empty() && recall != "recall@10") out.push_back(recall);
-  } else if (type == "sts") {
-    out.push_back("pearson");
-  }
-  return out;
-}
-
 // Eval mode without grad for the call, train mode after (also when a task throws).
 class EvalModeScope {
  public:
@@ -103,7 +83,6 @@ TrainingEvaluator::~TrainingEvaluator() = default;
 
 void TrainingEvaluator::load() {
   if (loaded_) return;
-  register_builtin_tasks();
   for (const Config& table : recipe_.tables("eval")) {
     const std::string name = eval_name(table);
     if (chosen_ && std::find(names_.begin(), names_.end(), name) == names_.end()) continue;
@@ -143,7 +122,8 @@ MetricRow TrainingEvaluator::operator()(Encoder& encoder, std::int64_t step) {
       const Scores s = task->evaluate(encoder, context);
       const std::string prefix = "eval/" + task->name() + "/";
       row[prefix + task->main_metric()] = s.main_score;
-      for (const std::string& metric : extra_metrics(task->type(), s)) {
+      const TaskTypeSpec* spec = find_task_type(task->type());
+      for (const std::string& metric : spec && spec->training_metrics ? spec->training_metrics(s) : std::vector<std::string>{}) {
         if (auto it = s.metrics.find(metric); it != s.metrics.end()) row[prefix + metric] = it->second;
       }
       log::debug("step {}: {} {} {:.4f} ({:.1f}s)", step, task->name(), task->main_metric(), s.main_score,

@@ -10,7 +10,7 @@
 #include <fmt/format.h>
 #include <torch/torch.h>
 
-#include "bpe_trainer.hpp"
+#include "sentbench/bpe_trainer.hpp"
 #include "commands.hpp"
 #include "debian_builder.hpp"
 #include "mining.hpp"
@@ -277,10 +277,10 @@ void add_data_command(CLI::App& app, Action& action) {
       const auto stats = debian::build_debian_data(options);
       std::cout << fmt::format(
           "{}: {} descriptions ({} held out in {} groups); {} training pairs; {} corpus texts; retrieval {} queries "
-          "/ {} documents; clustering {} sections x {}\n",
+          "/ {} documents; clustering {} sections x {}; classification {} train / {} test\n",
           args->out, stats.read.descriptions, stats.held_out_descriptions, stats.held_out_groups, stats.pairs,
           stats.corpus_texts, stats.queries, stats.corpus, stats.clustering_sections.size(),
-          stats.clustering_per_section);
+          stats.clustering_per_section, stats.classification_train, stats.classification_test);
       return 0;
     };
   });

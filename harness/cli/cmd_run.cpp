@@ -50,6 +50,8 @@ void add_one(CLI::App& app, Action& action, const char* name, const char* help, 
                   "re-encode even when the embedding cache has this model's vectors");
     cmd->add_option("--model", *model, "evaluate this model folder (Hugging Face / sentence-transformers) with the "
                                        "recipe's [[eval]] tasks")->check(CLI::ExistingDirectory);
+    cmd->add_option("--plugin", options->model_plugin, "encoder plugin that loads the --model folder")
+        ->capture_default_str();
   }
   cmd->callback([&action, options, output, model, nproc] {
     if (*nproc > 1 && !options->dry_run) {  // a dry run estimates one process's steps: no ranks to start

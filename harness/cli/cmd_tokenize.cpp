@@ -5,7 +5,7 @@
 
 #include <fmt/format.h>
 
-#include "bpe_tokenizer.hpp"
+#include "sentbench/bpe_tokenizer.hpp"
 #include "commands.hpp"
 #include "model_options.hpp"
 #include "sentbench/log.hpp"

@@ -5,7 +5,7 @@
 
 #include <fmt/format.h>
 
-#include "bpe_trainer.hpp"
+#include "sentbench/bpe_trainer.hpp"
 #include "commands.hpp"
 #include "sentbench/errors.hpp"
 #include "sentbench/log.hpp"

@@ -5,7 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "text_list.hpp"
+#include "sentbench/data/text_list.hpp"
 
 namespace fs = std::filesystem;
 

@@ -18,7 +18,7 @@ namespace sentbench::cli {
 // --model, --plugin, --max-seq-length, --dtype, --threads.
 struct ModelOptions {
   std::string model;
-  std::string plugin = "roberta";
+  std::string plugin = kDefaultModelPlugin;
   std::int64_t max_seq_length = 0;  // 0: the model folder's own
   std::string dtype = "fp32";       // fp32 | bf16
   int threads = 0;                  // cores to use, as [run].threads (see apply_threads); 0: all

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "sentbench/config.hpp"
+#include "sentbench/eval_keys.hpp"
 #include "sentbench/plugin.hpp"
 
 namespace sentbench {
@@ -21,9 +22,6 @@ const std::vector<KeySpec>& stage_keys();
 const std::vector<KeySpec>& eval_keys();     // keys every [[eval]] has ("type", "name", ...)
 const std::vector<KeySpec>& report_keys();
 
-// Task types register the extra keys of their [[eval]] tables here (a registry, not an if/else chain).
-void register_eval_type(const std::string& type, std::vector<KeySpec> keys);
-std::vector<std::string> eval_types();
 
 // The name of the `index`-th (0-based) [[stage]] table: its `name`, else "<index + 1>-<plugin>".
 std::string stage_name(const Config& stage, std::size_t index);

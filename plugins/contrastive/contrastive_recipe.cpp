@@ -10,7 +10,7 @@
 
 #include "grad_cache.hpp"
 #include "losses.hpp"
-#include "pair_stream.hpp"
+#include "sentbench/data/pair_stream.hpp"
 #include "sentbench/autocast.hpp"
 #include "sentbench/threads.hpp"
 #include "sentbench/errors.hpp"

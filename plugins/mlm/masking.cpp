@@ -4,7 +4,7 @@
 
 #include <fmt/format.h>
 
-#include "seeded_random.hpp"
+#include "sentbench/data/seeded_random.hpp"
 #include "sentbench/errors.hpp"
 
 namespace sentbench::mlm {

@@ -13,7 +13,7 @@
 #include <torch/torch.h>
 
 #include "masking.hpp"
-#include "seeded_random.hpp"
+#include "sentbench/data/seeded_random.hpp"
 #include "sentbench/errors.hpp"
 #include "sentbench/io.hpp"
 #include "sentbench/log.hpp"

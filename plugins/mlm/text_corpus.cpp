@@ -3,9 +3,9 @@
 
 #include <fmt/format.h>
 
-#include "parse_util.hpp"
-#include "text_file.hpp"
-#include "text_list.hpp"
+#include "sentbench/data/parse_util.hpp"
+#include "sentbench/data/text_file.hpp"
+#include "sentbench/data/text_list.hpp"
 
 namespace fs = std::filesystem;
 

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "shuffled_lines.hpp"
+#include "sentbench/data/shuffled_lines.hpp"
 
 namespace sentbench::mlm {
 

@@ -5,7 +5,7 @@
 #include <memory>
 #include <string>
 
-#include "bpe_tokenizer.hpp"
+#include "sentbench/bpe_tokenizer.hpp"
 #include "roberta_model.hpp"
 #include "sentbench/config.hpp"
 #include "sentbench/encoder.hpp"

@@ -11,7 +11,7 @@
 
 #include <torch/torch.h>
 
-#include "bpe_trainer.hpp"
+#include "sentbench/bpe_trainer.hpp"
 #include "roberta_encoder.hpp"
 #include "sentbench/config.hpp"
 #include "sentbench/io.hpp"

@@ -6,7 +6,7 @@
 #include <string_view>
 #include <vector>
 
-#include "bpe_tokenizer.hpp"
+#include "sentbench/bpe_tokenizer.hpp"
 #include "fuzz_util.hpp"
 
 using sentbench::roberta::BpeTokenizer;

@@ -7,7 +7,7 @@
 #include "clustering_data.hpp"
 #include "fuzz_util.hpp"
 #include "sts.hpp"
-#include "text_list.hpp"
+#include "sentbench/data/text_list.hpp"
 
 namespace {
 

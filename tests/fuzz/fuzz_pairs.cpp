@@ -5,7 +5,7 @@
 #include <string_view>
 
 #include "fuzz_util.hpp"
-#include "pair_stream.hpp"
+#include "sentbench/data/pair_stream.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using sentbench::fuzz::expect_clean;

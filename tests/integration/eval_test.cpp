@@ -129,4 +129,22 @@ TEST(Eval, BadDataNamesFileAndLineAndWritesNoResults) {
   EXPECT_FALSE(fs::exists(tmp / "out/results.json"));
 }
 
+// Three tasks whose third has a malformed data file: the run stops before the first text is encoded
+// (no progress line of an encode, no results.json), naming the third task's file and line.
+TEST(Eval, AMalformedThirdTaskStopsTheRunBeforeAnythingIsEncoded) {
+  TempDir tmp;
+  const fs::path data = fs::path(SENTBENCH_SOURCE_DIR) / "tests/fixtures/data";
+  std::ofstream(tmp / "bad.jsonl") << "{\"text\": \"apt\", \"label\": \"admin\"}\n{\"text\": \"vim\"\n";
+  std::ofstream(tmp / "recipe.toml") << "[encoder]\nplugin = \"hashing\"\n"
+                                     << "[[eval]]\ntype = \"retrieval\"\npath = \"" << (data / "beir").string() << "\"\n"
+                                     << "[[eval]]\ntype = \"sts\"\npath = \"" << (data / "sts/sts-mini.csv").string() << "\"\n"
+                                     << "[[eval]]\ntype = \"clustering\"\nname = \"third\"\npath = \"bad.jsonl\"\n";
+  const auto r = run_cli("eval " + (tmp / "recipe.toml").string() + " -o " + (tmp / "out").string());
+  EXPECT_NE(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(has_substr(r.output, "bad.jsonl:2")) << r.output;
+  EXPECT_FALSE(has_substr(r.output, "texts/s")) << "nothing may be encoded before every task's data is checked\n" << r.output;
+  EXPECT_FALSE(has_substr(r.output, "task ")) << r.output;
+  EXPECT_FALSE(fs::exists(tmp / "out/results.json"));
+}
+
 }  // namespace

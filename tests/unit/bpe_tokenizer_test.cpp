@@ -1,5 +1,5 @@
 // Byte-level BPE tokenizer: GPT-2 pre-tokenization, UTF-8 handling, and id parity with the golden file.
-#include "bpe_tokenizer.hpp"
+#include "sentbench/bpe_tokenizer.hpp"
 
 #include <gtest/gtest.h>
 

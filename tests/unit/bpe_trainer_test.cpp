@@ -1,6 +1,6 @@
 // Byte-level BPE trainer: HF-format output that BpeTokenizer loads, the incremental pair counts against
 // a recount-from-scratch reference, .gz input, and a timing print on ~20 MB.
-#include "bpe_trainer.hpp"
+#include "sentbench/bpe_trainer.hpp"
 
 #include <gtest/gtest.h>
 

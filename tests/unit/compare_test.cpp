@@ -122,7 +122,7 @@ TEST(Bootstrap, SpearmanStatisticResamplesPairs) {
 }
 
 TEST(Bootstrap, PairsItemsByIdThenByPosition) {
-  TaskReport a, b;
+  TaskResult a, b;
   a.model.per_item.ids = {"q1", "q2", "q3"};
   a.model.per_item.scores = {0.1, 0.2, 0.3};
   b.model.per_item.ids = {"q3", "q9", "q1"};
@@ -181,7 +181,7 @@ TEST(Compare, NotesTasksThatAreNotInEveryReportAndChangedData) {
   const Report a = test::constructed_report("baseline", base);
   Report b = test::constructed_report("other", base);
   b.tasks[0].dataset_hash = "ffffffffffffffff";
-  TaskReport extra = b.tasks[0];
+  TaskResult extra = b.tasks[0];
   extra.name = "only-in-b";
   b.tasks.push_back(extra);
   const Comparison cmp = compare_reports({a, b}, {"a", "b"});

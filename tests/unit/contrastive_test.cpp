@@ -7,7 +7,7 @@
 #include <torch/torch.h>
 #include <zlib.h>
 
-#include "bpe_trainer.hpp"
+#include "sentbench/bpe_trainer.hpp"
 #include "checkpoint.hpp"
 #include "contrastive_recipe.hpp"
 #include "grad_cache.hpp"

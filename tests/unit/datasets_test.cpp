@@ -12,7 +12,7 @@
 #include "sentbench/io.hpp"
 #include "sts.hpp"
 #include "test_util.hpp"
-#include "text_file.hpp"
+#include "sentbench/data/text_file.hpp"
 
 namespace fs = std::filesystem;
 using sentbench::test::has_substr;
@@ -159,15 +159,15 @@ TEST(Beir, LoadsFixtureWithTitlesNumericIdsAndSplitFiltering) {
   EXPECT_EQ(d.query_ids, (std::vector<std::string>{"q1", "7", "q4"}));
   EXPECT_EQ(d.query_texts, (std::vector<std::string>{"wing flutter", "hypersonic heat transfer", "only zero gains"}));
   ASSERT_EQ(d.qrels.size(), 3u);
-  EXPECT_EQ(d.qrels.at("q1"), (metrics::Judgements{{"d1", 2}, {"d4", 0}}));
-  EXPECT_EQ(d.qrels.at("7"), (metrics::Judgements{{"2", 1}}));
-  EXPECT_EQ(d.qrels.at("q4"), (metrics::Judgements{{"d3", 0}}));
+  EXPECT_EQ(d.qrels.at("q1"), (std::unordered_map<std::string, int>{{"d1", 2}, {"d4", 0}}));
+  EXPECT_EQ(d.qrels.at("7"), (std::unordered_map<std::string, int>{{"2", 1}}));
+  EXPECT_EQ(d.qrels.at("q4"), (std::unordered_map<std::string, int>{{"d3", 0}}));
   EXPECT_EQ(d.hash.size(), 16u);
   EXPECT_EQ(load_beir(fixture("beir")).hash, d.hash);
 
   const BeirDataset dev = load_beir(fixture("beir"), "dev");  // no header line in dev.tsv
   EXPECT_EQ(dev.query_ids, std::vector<std::string>{"q3"});
-  EXPECT_EQ(dev.qrels.at("q3"), (metrics::Judgements{{"d3", 1}}));
+  EXPECT_EQ(dev.qrels.at("q3"), (std::unordered_map<std::string, int>{{"d3", 1}}));
   EXPECT_NE(dev.hash, d.hash);
 }
 
@@ -256,7 +256,7 @@ TEST(Beir, InvalidUtf8InCorpusQueriesAndQrelsBecomesReplacementCharacter) {
   EXPECT_EQ(d.doc_texts, (std::vector<std::string>{"T\xEF\xBF\xBD bad \xEF\xBF\xBD byte", "ok"}));
   EXPECT_EQ(d.query_texts, std::vector<std::string>{"cut \xEF\xBF\xBD"});
   // The qrels line names the repaired id, so the judgement still finds its document.
-  EXPECT_EQ(d.qrels.at("q1"), (metrics::Judgements{{"d\xEF\xBF\xBD", 1}}));
+  EXPECT_EQ(d.qrels.at("q1"), (std::unordered_map<std::string, int>{{"d\xEF\xBF\xBD", 1}}));
 }
 
 // Found by tests/fuzz/fuzz_datasets: a number beyond double range escaped as a raw nlohmann exception.

@@ -16,7 +16,7 @@
 #include "sentbench/errors.hpp"
 #include "sentbench/io.hpp"
 #include "test_util.hpp"
-#include "text_file.hpp"
+#include "sentbench/data/text_file.hpp"
 
 namespace fs = std::filesystem;
 using sentbench::test::has_substr;
@@ -413,6 +413,41 @@ TEST_F(DebianBuild, ClusteringIsBalancedOverSubjectSections) {
     EXPECT_NE(label, "doc");
   }
   EXPECT_EQ(stats.clustering_sections.size(), 4u);
+}
+
+// Section classification: the clustering's sections, texts the clustering did not take, train and test
+// apart, none of them a training pair's text.
+TEST_F(DebianBuild, ClassificationTakesHeldOutTextsApartFromClusteringAndTraining) {
+  const fs::path out = dir_ / "out";
+  BuildOptions options = small_options(lists_, out, 9);
+  options.classification_train_per_section = 1;
+  options.classification_test_per_section = 1;
+  const BuildStats stats = build_debian_data(options);
+  std::set<std::string> sections(stats.clustering_sections.begin(), stats.clustering_sections.end());
+  std::set<std::string> clustering_texts, pair_texts;
+  for (const auto& line : lines_of(out / "clustering.jsonl")) clustering_texts.insert(nlohmann::json::parse(line).at("text"));
+  for (const auto& line : lines_of(out / "pairs.jsonl.gz")) {
+    const auto pair = nlohmann::json::parse(line);
+    for (const auto& [key, value] : pair.items()) if (value.is_string()) pair_texts.insert(value.get<std::string>());
+  }
+  std::map<std::string, std::set<std::string>> texts;  // side -> texts
+  for (const std::string side : {"train", "test"}) {
+    for (const auto& line : lines_of(out / "classification" / (side + ".jsonl"))) {
+      const auto row = nlohmann::json::parse(line);
+      const std::string text = row.at("text");
+      EXPECT_TRUE(sections.count(row.at("label"))) << row.dump();
+      EXPECT_FALSE(clustering_texts.count(text)) << "also in clustering: " << text;
+      EXPECT_FALSE(pair_texts.count(text)) << "a training text: " << text;
+      texts[side].insert(text);
+    }
+  }
+  EXPECT_EQ(texts["train"].size(), stats.classification_train);
+  EXPECT_EQ(texts["test"].size(), stats.classification_test);
+  EXPECT_GT(stats.classification_train + stats.classification_test, 0u);
+  for (const auto& t : texts["train"]) EXPECT_FALSE(texts["test"].count(t)) << "on both sides: " << t;
+  const auto manifest = nlohmann::json::parse(read_file(out / "manifest.json"));
+  EXPECT_TRUE(manifest.at("files").contains("classification/train.jsonl"));
+  EXPECT_EQ(manifest.at("counts").at("classification_test"), stats.classification_test);
 }
 
 TEST(DebianCorpus, TrainingSideLongDescriptionsOnePerLine) {

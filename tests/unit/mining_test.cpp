@@ -11,10 +11,10 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
-#include "pair_stream.hpp"
+#include "sentbench/data/pair_stream.hpp"
 #include "sentbench/io.hpp"
 #include "test_util.hpp"
-#include "text_file.hpp"
+#include "sentbench/data/text_file.hpp"
 
 namespace fs = std::filesystem;
 

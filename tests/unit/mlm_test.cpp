@@ -28,7 +28,7 @@
 #include "sentbench/token_encoder.hpp"
 #include "test_util.hpp"
 #include "text_corpus.hpp"
-#include "text_file.hpp"
+#include "sentbench/data/text_file.hpp"
 
 namespace fs = std::filesystem;
 using nlohmann::json;

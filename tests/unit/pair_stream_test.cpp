@@ -10,7 +10,7 @@
 #include <gtest/gtest.h>
 #include <zlib.h>
 
-#include "pair_stream.hpp"
+#include "sentbench/data/pair_stream.hpp"
 #include "sentbench/errors.hpp"
 #include "test_util.hpp"
 

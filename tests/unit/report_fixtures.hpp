@@ -63,7 +63,6 @@ inline ScorerResult mean_scorer(const std::vector<double>& items, double encode_
   s.metrics["ndcg@10"] = s.main_score;
   s.encode_seconds = encode_seconds;
   s.encoded_items = encoded;
-  s.items_per_second = encode_seconds > 0 ? static_cast<double>(encoded) / encode_seconds : 0;
   s.wall_seconds = encode_seconds + 0.1;
   for (std::size_t i = 0; i < items.size(); ++i) s.per_item.ids.push_back("q" + std::to_string(i));
   s.per_item.scores = items;
@@ -87,7 +86,7 @@ inline Report constructed_report(const std::string& run_name, const std::vector<
   r.title = "constructed " + run_name;
   r.sentbench_version = "0.1.0";
   r.git_commit = run_name == "baseline" ? "aaaaaaaaaaaa" : "bbbbbbbbbbbb";
-  TaskReport t;
+  TaskResult t;
   t.name = "nfcorpus-mini";
   t.type = "retrieval";
   t.version = "1";
@@ -96,6 +95,7 @@ inline Report constructed_report(const std::string& run_name, const std::vector<
   t.main_metric = "ndcg@10";
   t.items = static_cast<std::int64_t>(items.size());
   t.model = mean_scorer(items, encode_seconds, 2000);
+  upgrade_legacy_task_info(t);  // the retrieval type's metadata
   r.tasks.push_back(t);
   TrainingSummary training;
   training.steps = 100;

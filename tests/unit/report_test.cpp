@@ -134,7 +134,7 @@ TEST(ReportAssemble, ErrorsNameTheFileAndTheField) {
 
   results["schema"] = "sentbench.results/9";
   write_file_atomic(dir / "results.json", results.dump());
-  EXPECT_THAT(expect_config_error([&] { assemble_report(dir); }), HasSubstr("sentbench.results/1"));
+  EXPECT_THAT(expect_config_error([&] { assemble_report(dir); }), HasSubstr("sentbench.results/2"));
 
   fs::copy_file(test::report_fixture_dir() / "run" / "results.json", dir / "results.json", fs::copy_options::overwrite_existing);
   write_file_atomic(dir / "train_log.jsonl", "{\"step\": 1, \"loss\": 2}\nnot json\n");
@@ -166,7 +166,7 @@ TEST(ReportJson, DistributedWorldSizeRoundTripsAndShowsInMarkdown) {
 TEST(ReportJson, RejectsOtherSchemasWithAHint) {
   EXPECT_THAT(expect_config_error([] { parse_report(R"({"schema": "sentbench.results/1", "tasks": []})", "x/results.json"); }),
               AllOf(HasSubstr("x/results.json"), HasSubstr("pass the run folder or its report.json")));
-  EXPECT_THAT(expect_config_error([] { parse_report(R"({"schema": "sentbench.report/2"})", "old.json"); }),
+  EXPECT_THAT(expect_config_error([] { parse_report(R"({"schema": "sentbench.report/9"})", "old.json"); }),
               HasSubstr("sentbench report RUN_DIR"));
   EXPECT_THAT(expect_config_error([] { parse_report("{", "broken.json"); }), HasSubstr("broken.json: not valid JSON"));
 }
@@ -183,9 +183,37 @@ TEST(ReportGolden, ReportJson) { test::expect_golden("report.json", report_to_js
 
 TEST(ReportGolden, ReportMarkdown) { test::expect_golden("report.md", render_markdown(test::fixture_report())); }
 
+// v1/report.json is the golden report.json as the main branch wrote it before task results carried
+// their metadata (schema sentbench.report/1): it still loads, gets its task types' metadata, and renders
+// exactly as the current report does.
+TEST(ReportGolden, ReportOfSchemaOneStillLoads) {
+  const fs::path v1 = test::report_fixture_dir() / "v1" / "report.json";
+  ASSERT_EQ(nlohmann::json::parse(read_file(v1))["schema"], "sentbench.report/1");
+  const Report old = load_report(v1);
+  const Report now = test::fixture_report();
+  EXPECT_EQ(render_markdown(old), render_markdown(now));
+  ASSERT_EQ(old.tasks.size(), now.tasks.size());
+  for (std::size_t i = 0; i < old.tasks.size(); ++i) {
+    if (!now.tasks[i].ran()) continue;
+    EXPECT_EQ(mteb_task_json(old, old.tasks[i]), mteb_task_json(now, now.tasks[i])) << now.tasks[i].name;
+    EXPECT_EQ(old.tasks[i].info.item_noun, now.tasks[i].info.item_noun);
+  }
+  const TaskResult* sts = old.find_task("stsb");
+  ASSERT_NE(sts, nullptr);
+  EXPECT_EQ(sts->info.item_statistic, ItemStatistic::kSpearman);
+  const TaskResult* retrieval = old.find_task("cranfield");
+  ASSERT_NE(retrieval, nullptr);
+  EXPECT_TRUE(retrieval->metric("queries_skipped").is_count);
+  EXPECT_TRUE(retrieval->metric("ndcg@10").is_main);
+  // Written again, it is a version-2 report with the metadata in it.
+  const auto j = nlohmann::json::parse(report_to_json(old));
+  EXPECT_EQ(j["schema"], kReportSchema);
+  EXPECT_EQ(j["tasks"][1]["info"]["item_noun"], "queries");
+}
+
 TEST(ReportGolden, MtebExport) {
   const Report r = test::fixture_report();
-  for (const TaskReport& t : r.tasks) {
+  for (const TaskResult& t : r.tasks) {
     if (t.skipped.empty()) test::expect_golden("mteb/" + t.name + ".json", mteb_task_json(r, t));
   }
 }

@@ -4,7 +4,7 @@
 #include "sentbench/errors.hpp"
 #include "sentbench/io.hpp"
 #include "test_util.hpp"
-#include "text_list.hpp"
+#include "sentbench/data/text_list.hpp"
 
 using sentbench::test::error_of;
 using sentbench::test::has_substr;

@@ -11,6 +11,7 @@
 #include <torch/torch.h>
 
 #include "sentbench/errors.hpp"
+#include "bag_encoder.hpp"
 #include "test_util.hpp"
 
 namespace fs = std::filesystem;
@@ -20,48 +21,7 @@ using sentbench::test::TempDir;
 namespace sentbench {
 namespace {
 
-// A bag-of-words encoder with one trainable matrix: a text's vector is the mean of its words' rows.
-// Records the modes it is switched to and whether grad was on in forward().
-class BagEncoder : public Encoder {
- public:
-  static constexpr std::int64_t kVocab = 97, kDim = 8;
-  BagEncoder() : weights_(torch::randn({kVocab, kDim}, torch::TensorOptions().requires_grad(true))) {}
-  EncoderInfo info() const override { return {"bag", "test", kDim, 64, "mean", false, kVocab * kDim}; }
-  TokenBatch tokenize(const std::vector<std::string>& texts) const override {
-    TokenBatch b;
-    for (const std::string& t : texts) {
-      std::vector<std::int32_t> ids;
-      std::size_t start = 0;
-      while (start <= t.size()) {
-        const std::size_t end = std::min(t.find(' ', start), t.size());
-        if (end > start) ids.push_back(static_cast<std::int32_t>(std::hash<std::string>{}(t.substr(start, end - start)) % kVocab));
-        start = end + 1;
-      }
-      if (ids.empty()) ids.push_back(0);
-      b.ids.push_back(std::move(ids));
-    }
-    return b;
-  }
-  at::Tensor forward(const TokenBatch& batch) override {
-    grad_in_forward = grad_in_forward || torch::GradMode::is_enabled();
-    std::vector<at::Tensor> rows;
-    for (const auto& ids : batch.ids) {
-      rows.push_back(weights_.index_select(0, torch::tensor(std::vector<std::int64_t>(ids.begin(), ids.end()))).mean(0));
-    }
-    return torch::stack(rows);
-  }
-  std::vector<at::Tensor> parameters() override { return {weights_}; }
-  void train(bool on) override {
-    training = on;
-    modes.push_back(on);
-  }
-  void save(const fs::path&) const override {}
-
-  at::Tensor weights_;
-  bool training = true;
-  bool grad_in_forward = false;
-  std::vector<bool> modes;
-};
+using test::BagEncoder;
 
 // Word lists by topic: texts of one topic share words, so the tasks have something to find.
 const std::vector<std::vector<std::string>> kTopics = {

@@ -1,12 +1,12 @@
 // ShuffledLines: the reservoir-style shuffle over a LineReader.
-#include "shuffled_lines.hpp"
+#include "sentbench/data/shuffled_lines.hpp"
 
 #include <fmt/format.h>
 
-#include "parse_util.hpp"
-#include "seeded_random.hpp"
+#include "sentbench/data/parse_util.hpp"
+#include "sentbench/data/seeded_random.hpp"
 #include "sentbench/errors.hpp"
-#include "text_file.hpp"
+#include "sentbench/data/text_file.hpp"
 
 namespace fs = std::filesystem;
 

@@ -12,6 +12,10 @@
 
 namespace sentbench {
 
+// The encoder plugin that loads a model folder given on the command line (--model) unless --plugin
+// names another: the built-in backend for Hugging Face and sentence-transformers folders.
+inline constexpr const char* kDefaultModelPlugin = "roberta";
+
 struct RunOptions {
   std::filesystem::path recipe;
   std::vector<std::string> overrides;      // --set a.b=value
@@ -23,6 +27,7 @@ struct RunOptions {
   bool details = false;                     // per-item files (run files, cluster assignments, pair scores)
   bool use_cache = true;                    // embedding cache (--no-cache bypasses it)
   std::optional<std::filesystem::path> model;  // --model DIR: evaluate this folder with the recipe's tasks
+  std::string model_plugin = kDefaultModelPlugin;  // --plugin: the encoder plugin that loads --model (as `encode --plugin`)
   bool allow_world_size_change = false;     // --resume from a checkpoint written at another world size
   bool overwrite = false;                   // a fresh run moves another run's files aside instead of refusing
   bool force_resume = false;                // --resume although the training settings changed

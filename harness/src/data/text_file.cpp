@@ -1,5 +1,5 @@
 // LineReader over zlib's gz* API, which reads plain and gzip files alike; .gz names must really be gzip.
-#include "text_file.hpp"
+#include "sentbench/data/text_file.hpp"
 
 #include <cerrno>
 #include <cstring>

@@ -1,4 +1,4 @@
-#include "bpe_trainer.hpp"
+#include "sentbench/bpe_trainer.hpp"
 
 #include <algorithm>
 #include <chrono>

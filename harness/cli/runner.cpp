@@ -73,7 +73,6 @@ LoadedRecipe load_and_check(const fs::path& file, const std::vector<std::string>
 }
 
 LoadedRecipe check_recipe(Config recipe) {
-  register_builtin_tasks();  // their [[eval]] keys take part in validation
   LoadedRecipe loaded{std::move(recipe), std::make_unique<PluginHost>()};
   loaded.host->scan_all(PluginHost::default_dirs(recipe_plugin_dirs(loaded.recipe)));
   auto problems = validate_recipe(loaded.recipe, loaded.host.get());
@@ -360,7 +359,7 @@ fs::path run_recipe(const RunOptions& options) {
   std::vector<std::string> overrides = options.overrides;
   if (options.model) {
     // A model folder replaces the recipe's encoder source; its own files give pooling and length.
-    overrides.push_back("encoder.plugin=\"roberta\"");
+    overrides.push_back("encoder.plugin=\"" + options.model_plugin + "\"");
     overrides.push_back("encoder.model=\"" + fs::absolute(*options.model).string() + "\"");
   }
   LoadedRecipe loaded = load_and_check(options.recipe, overrides);
@@ -446,6 +445,12 @@ fs::path run_recipe(const RunOptions& options) {
                             {"system", to_json(system_info())},
                             {"encoder", to_json(info)}};
 
+  // Every task's data is read and checked before anything is trained or encoded: a malformed file of the
+  // last task fails now, naming its file and line, not after the first tasks' minutes of encoding.
+  const bool evaluates = options.eval && !recipe.tables("eval").empty() && main_rank && !options.dry_run;
+  std::vector<PreparedTask> prepared;
+  if (evaluates) prepared = prepare_suite(recipe);
+
   if (trains) {
     // Other ranks resume the run rank 0 checked (the id is already on disk when they resume).
     const std::string run_id = folder ? folder->run_id() : options.resume ? recorded_run_id(dir) : "";
@@ -483,15 +488,16 @@ fs::path run_recipe(const RunOptions& options) {
             kProbeTexts.size(), seconds, sims[0][1].item<double>(), sims[2][3].item<double>(),
             sims[0][2].item<double>(), sims[1][3].item<double>());
 
-  if (options.eval && !recipe.tables("eval").empty()) {
+  std::vector<TaskResult> results;
+  if (evaluates) {
     SuiteOptions suite;
     suite.output_dir = dir;
     suite.details = options.details;
     suite.use_cache = options.use_cache;
     suite.seed = seed;
     suite.stop_requested = [] { return stop_signal() != 0; };
-    const auto results = run_suite(recipe, *encoder, suite);
-    write_file_atomic(dir / "results.json", results_json(results));
+    results = run_suite(prepared, *encoder, suite);
+    write_file_atomic(dir / "results.json", results_to_json(results));
     std::ostringstream table;
     print_results_table(results, table);
     std::cout << table.str() << std::flush;
@@ -505,8 +511,16 @@ fs::path run_recipe(const RunOptions& options) {
   const Config report = recipe.table_or_empty("report");
   const std::vector<std::string> formats =
       report.contains("formats") ? report.get_strings("formats") : std::vector<std::string>{"json", "md", "html"};
-  for (const auto& path : write_reports(dir, formats)) log::info("report: {}", path.string());
+  for (const auto& path : write_reports(dir, formats, evaluates ? &results : nullptr)) log::info("report: {}", path.string());
   throw_if_stopped("the run finished and its reports are written");  // a signal during the reports
+  if (suite_failed(results)) {
+    std::vector<std::string> failed;
+    for (const TaskResult& r : results) {
+      if (!r.failed.empty()) failed.push_back(r.name);
+    }
+    throw Error(fmt::format("{} of {} tasks failed ({}); the others' results are in {} and the reports",
+                            failed.size(), results.size(), fmt::join(failed, ", "), (dir / "results.json").string()));
+  }
   return dir;
 }
 

@@ -142,8 +142,8 @@ class ClusteringTask : public Task {
     s.main_score = vm.mean;
     s.metrics = {{"v_measure", vm.mean}, {"v_measure_std", vm.std}, {"homogeneity", metrics::mean_std(h).mean},
                  {"completeness", metrics::mean_std(c).mean}, {"subsets", static_cast<double>(v.size())}};
-    for (std::size_t i = 0; i < v.size(); ++i) s.item_ids.push_back(fmt::format("subset-{}", i));
-    s.item_scores = v;
+    for (std::size_t i = 0; i < v.size(); ++i) s.per_item.ids.push_back(fmt::format("subset-{}", i));
+    s.per_item.scores = v;
     if (!context.details_dir.empty()) {
       write_file_atomic(context.details_dir / fmt::format("{}.{}.clusters.tsv", name_, context.label), details);
     }
@@ -161,8 +161,19 @@ class ClusteringTask : public Task {
 
 }  // namespace
 
-void register_clustering_task() {
-  register_task_type("clustering", kClusteringKeys, [](const Config& t) { return std::make_unique<ClusteringTask>(t); });
+TaskTypeSpec clustering_spec() {
+  TaskTypeSpec spec;
+  spec.info.type = "clustering";
+  spec.info.main_metric = "v_measure";
+  spec.info.metrics = {{"v_measure", true, true}, {"v_measure_std", false, false}, {"homogeneity", true, false},
+                       {"completeness", true, false}, {"subsets", false, false, true}};
+  spec.info.item_noun = "texts";
+  spec.info.item_noun_one = "text";
+  spec.info.mteb_per_item = "v_measures";  // MTEB keeps the V-measure of every subset
+  spec.keys = kClusteringKeys;
+  spec.factory = [](const Config& t) { return std::make_unique<ClusteringTask>(t); };
+  return spec;
 }
+SENTBENCH_TASK_TYPE(clustering, clustering_spec);
 
 }  // namespace sentbench

@@ -104,8 +104,8 @@ class StsTask : public Task {
     s.metrics["spearman"] = metrics::spearman(predicted, gold_);
     s.metrics["pearson"] = metrics::pearson(predicted, gold_);
     s.main_score = s.metrics["spearman"];
-    s.item_scores = predicted;  // with item_reference = gold, a bootstrap can resample pairs
-    s.item_reference = gold_;
+    s.per_item.scores = predicted;  // with per_item.reference = gold, a bootstrap can resample pairs
+    s.per_item.reference = gold_;
     if (!context.details_dir.empty()) {
       std::string text = "gold\tcosine\tsentence1\tsentence2\n";
       for (std::size_t i = 0; i < predicted.size(); ++i) {
@@ -126,8 +126,21 @@ class StsTask : public Task {
 
 }  // namespace
 
-void register_sts_task() {
-  register_task_type("sts", kStsKeys, [](const Config& t) { return std::make_unique<StsTask>(t); });
+TaskTypeSpec sts_spec() {
+  TaskTypeSpec spec;
+  spec.info.type = "sts";
+  spec.info.main_metric = "spearman";
+  spec.info.metrics = {{"spearman", true, true}, {"pearson", true, false}};
+  spec.info.item_statistic = ItemStatistic::kSpearman;  // Spearman of cosine against gold, over pairs
+  spec.info.item_noun = "pairs";
+  spec.info.item_noun_one = "pair";
+  // MTEB reports STS per similarity function; sentbench scores with cosine only.
+  spec.info.mteb_aliases = {{"cosine_spearman", "spearman"}, {"cosine_pearson", "pearson"}};
+  spec.keys = kStsKeys;
+  spec.factory = [](const Config& t) { return std::make_unique<StsTask>(t); };
+  spec.training_metrics = [](const Scores&) { return std::vector<std::string>{"pearson"}; };
+  return spec;
 }
+SENTBENCH_TASK_TYPE(sts, sts_spec);
 
 }  // namespace sentbench

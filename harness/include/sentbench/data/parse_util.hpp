@@ -14,7 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "sentbench/errors.hpp"
-#include "text_file.hpp"
+#include "sentbench/data/text_file.hpp"
 
 namespace sentbench::detail {
 

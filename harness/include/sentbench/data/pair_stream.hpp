@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "shuffled_lines.hpp"
+#include "sentbench/data/shuffled_lines.hpp"
 
 namespace sentbench {
 

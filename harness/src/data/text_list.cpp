@@ -1,7 +1,7 @@
 // read_text_list: plain lines or JSONL strings.
-#include "text_list.hpp"
+#include "sentbench/data/text_list.hpp"
 
-#include "parse_util.hpp"
+#include "sentbench/data/parse_util.hpp"
 
 namespace sentbench {
 

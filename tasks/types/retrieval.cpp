@@ -1,6 +1,7 @@
 // Retrieval on a BEIR folder: embed queries and corpus, exact blockwise top-k, trec_eval metrics.
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <fstream>
 #include <iterator>
 #include <set>
@@ -127,8 +128,8 @@ class RetrievalTask : public Task {
     s.metrics = r.mean;
     s.metrics["queries_skipped"] = static_cast<double>(r.queries_skipped);
     s.main_score = r.mean.at("ndcg@10");
-    s.item_ids = r.query_ids;
-    s.item_scores = r.per_query.at("ndcg@10");
+    s.per_item.ids = r.query_ids;
+    s.per_item.scores = r.per_query.at("ndcg@10");
     if (!context.details_dir.empty()) {
       std::string text;
       for (const auto& [qid, run] : runs) {
@@ -154,9 +155,30 @@ class RetrievalTask : public Task {
 
 }  // namespace
 
-void register_retrieval_task() {
-  register_task_type("retrieval", kRetrievalKeys,
-                     [](const Config& t) { return std::make_unique<RetrievalTask>(t); });
+TaskTypeSpec retrieval_spec() {
+  TaskTypeSpec spec;
+  spec.info.type = "retrieval";
+  spec.info.main_metric = "ndcg@10";
+  spec.info.metrics = {{"ndcg@10", true, true}, {"queries_skipped", false, false, true}};
+  spec.info.item_noun = "queries";
+  spec.info.item_noun_one = "query";
+  spec.keys = kRetrievalKeys;
+  spec.factory = [](const Config& t) { return std::make_unique<RetrievalTask>(t); };
+  spec.training_metrics = [](const Scores& scores) {
+    std::vector<std::string> out = {"mrr@10"};
+    // The largest recall cut-off: how much of the relevant set the model finds at all.
+    std::string recall;
+    int largest = 0;
+    for (const auto& [metric, value] : scores.metrics) {
+      if (metric.rfind("recall@", 0) != 0) continue;
+      const int k = std::atoi(metric.c_str() + 7);
+      if (k > largest) largest = k, recall = metric;
+    }
+    if (!recall.empty() && recall != "recall@10") out.push_back(recall);
+    return out;
+  };
+  return spec;
 }
+SENTBENCH_TASK_TYPE(retrieval, retrieval_spec);
 
 }  // namespace sentbench

@@ -1,4 +1,4 @@
-#include "bpe_tokenizer.hpp"
+#include "sentbench/bpe_tokenizer.hpp"
 
 #include <algorithm>
 #include <fstream>

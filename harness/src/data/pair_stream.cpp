@@ -2,7 +2,7 @@
 // through fixed, portable arithmetic (splitmix64, mt19937_64, rejection sampling), so a checkpointed
 // position replays to the same examples on any standard library; the one exception is the dataset
 // choice, which uses std::discrete_distribution as the brief asks (stable within one libstdc++).
-#include "pair_stream.hpp"
+#include "sentbench/data/pair_stream.hpp"
 
 #include <cmath>
 #include <fstream>
@@ -18,11 +18,11 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "parse_util.hpp"
-#include "seeded_random.hpp"
+#include "sentbench/data/parse_util.hpp"
+#include "sentbench/data/seeded_random.hpp"
 #include "sentbench/errors.hpp"
 #include "sentbench/utf8.hpp"
-#include "text_file.hpp"
+#include "sentbench/data/text_file.hpp"
 
 namespace fs = std::filesystem;
 using nlohmann::json;

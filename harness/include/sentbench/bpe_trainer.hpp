@@ -19,7 +19,7 @@
 #include <string>
 #include <vector>
 
-#include "bpe_tokenizer.hpp"
+#include "sentbench/bpe_tokenizer.hpp"
 
 namespace sentbench::roberta {
 
