@@ -153,17 +153,19 @@ std::vector<TaskResult> run_suite(std::vector<PreparedTask>& tasks, Encoder& enc
 void print_results_table(const std::vector<TaskResult>& results, std::ostream& out) {
   std::set<std::string> baseline_names;
   for (const auto& r : results) for (const auto& [b, s] : r.baselines) baseline_names.insert(b);
-  std::string header = fmt::format("{:<22} {:<10} {:>8}", "task", "metric", "model");
+  std::size_t name_width = 22;  // widened to the longest task name so the columns stay aligned
+  for (const auto& r : results) name_width = std::max(name_width, r.name.size());
+  std::string header = fmt::format("{:<{}} {:<10} {:>8}", "task", name_width, "metric", "model");
   for (const auto& b : baseline_names) header += fmt::format(" {:>11}", b);
   header += fmt::format(" {:>12} {:>9}", "encode/s", "seconds");
   out << header << '\n' << std::string(header.size(), '-') << '\n';
   for (const auto& r : results) {
     if (!r.ran()) {
-      out << fmt::format("{:<22} {}: {}\n", r.name, r.failed.empty() ? "skipped" : "FAILED",
+      out << fmt::format("{:<{}} {}: {}\n", r.name, name_width, r.failed.empty() ? "skipped" : "FAILED",
                          r.failed.empty() ? r.skipped : r.failed);
       continue;
     }
-    std::string line = fmt::format("{:<22} {:<10} {:>8.4f}", r.name, r.main_metric, r.model.main_score);
+    std::string line = fmt::format("{:<{}} {:<10} {:>8.4f}", r.name, name_width, r.main_metric, r.model.main_score);
     for (const auto& b : baseline_names) {
       auto it = r.baselines.find(b);
       line += it == r.baselines.end() ? fmt::format(" {:>11}", "-") : fmt::format(" {:>11.4f}", it->second.main_score);
