@@ -1,5 +1,6 @@
 # The README's entry points. Each target installs dependencies, configures, builds, then runs.
 #   make quickstart   the main job: run configs/quickstart.toml end to end
+#   make check-data   maintainers: is the Debian data snapshot stale against this machine's apt lists?
 #   make test         the whole test suite (what CI runs)
 #   make bench        the Google Benchmark suite
 #   make fuzz         the libFuzzer targets (clang build in build-fuzz), FUZZ_SECONDS each
@@ -9,7 +10,7 @@ CMAKE_FLAGS ?=
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
 
-.PHONY: deps configure build test quickstart bench fuzz clean
+.PHONY: deps configure build test quickstart check-data bench fuzz clean
 
 deps:
 	bash scripts/install-deps.sh
@@ -23,10 +24,18 @@ build: configure
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 900
 
+# Only the executable and the plugins the quickstart loads are built (not the test suite).
 # --overwrite: a second `make quickstart` starts afresh, the previous run moved into runs/quickstart/superseded-<time>/
-quickstart: build
-	$(BUILD)/bin/sentbench data debian --check
+quickstart: configure
+	cmake --build $(BUILD) -j $(JOBS) --target sentbench_cli sentbench_plugin_roberta sentbench_plugin_contrastive sentbench_plugin_mlm
+	$(BUILD)/bin/sentbench data debian --info
 	$(BUILD)/bin/sentbench run --overwrite configs/quickstart.toml
+
+# Maintainers: is the committed Debian snapshot built from this machine's apt lists? (Rebuild with
+# `sentbench data debian`, review, commit.)
+check-data: configure
+	cmake --build $(BUILD) -j $(JOBS) --target sentbench_cli
+	$(BUILD)/bin/sentbench data debian --check
 
 bench: deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSENTBENCH_BUILD_BENCH=ON $(CMAKE_FLAGS)

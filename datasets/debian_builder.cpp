@@ -790,6 +790,9 @@ SnapshotCheck check_snapshot(const fs::path& snapshot, const fs::path& lists_dir
   }
 
   SnapshotCheck check;
+  for (const auto& source : manifest.value("sources", Json::array())) {
+    check.lists_date = std::max(check.lists_date, source.value("mtime", std::string()));  // ISO 8601 sorts as text
+  }
   const int version = manifest.value("builder_version", 0);
   if (version != kBuilderVersion)
     check.reasons.push_back(fmt::format("built by builder version {}, this is version {}", version, kBuilderVersion));

@@ -149,6 +149,7 @@ struct SnapshotCheck {
   enum class State { kFresh, kStale, kUnknown };  // unknown: no lists here to compare with
   State state = State::kUnknown;
   std::vector<std::string> reasons;  // one line per difference (changed, new or missing list, builder version)
+  std::string lists_date;            // the newest package list the snapshot was built from (UTC, from its manifest)
 };
 
 // Compares the lists' content hashes with snapshot/manifest.json. IoError when the manifest is missing or

@@ -175,6 +175,7 @@ BootstrapResult paired_bootstrap(const PairedItems& items, const BootstrapOption
   result.alpha = options.alpha;
   result.seed = options.seed;
   result.items = n;
+  result.testable = n >= options.min_items;
   std::vector<std::size_t> idx(n);
   std::iota(idx.begin(), idx.end(), std::size_t{0});
   result.delta = delta(idx);

@@ -34,6 +34,12 @@ struct BootstrapOptions {
   int resamples = 1000;
   std::uint64_t seed = 42;
   double alpha = 0.05;  // (1 - alpha) interval: 0.05 gives the 95% interval
+  // Fewer paired items than this and the difference is "not testable" rather than significant or not:
+  // a percentile bootstrap over n items draws from at most C(2n-1, n) distinct resamples (10 for n = 3,
+  // 126 for n = 5) and its interval is too narrow by more than sqrt((n-1)/n) (Efron & Tibshirani advise
+  // against it below about 20), so a few clustering subsets make a "significant" interval out of noise.
+  std::size_t min_items = kMinBootstrapItems;
+  static constexpr std::size_t kMinBootstrapItems = 20;
 };
 
 // Result: the observed difference B - A on all items and a percentile interval over resamples.
@@ -45,8 +51,9 @@ struct BootstrapResult {
   int resamples = 0;     // resamples whose statistic was defined (all of them, in practice)
   std::uint64_t seed = 0;
   std::size_t items = 0;
-  // Whether the interval lies entirely on one side of zero.
-  bool excludes_zero() const { return low > 0 || high < 0; }
+  bool testable = true;  // false: fewer items than BootstrapOptions::min_items; never called significant
+  // Whether the interval lies entirely on one side of zero (and the test could be made at all).
+  bool excludes_zero() const { return testable && (low > 0 || high < 0); }
 };
 
 // Paired bootstrap of statistic(B) - statistic(A). ConfigError when there are no items.

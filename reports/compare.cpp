@@ -6,6 +6,7 @@
 #include <limits>
 #include <set>
 
+#include <boost/math/distributions/students_t.hpp>
 #include <fmt/format.h>
 
 #include "json_view.hpp"
@@ -39,9 +40,72 @@ std::string interval_text(const BootstrapResult& b) {
 
 std::string level_text(double alpha) { return fmt::format("{:g}%", 100.0 * (1.0 - alpha)); }
 
+std::string not_testable_text(const BootstrapResult& b, const BootstrapOptions& options) {
+  return fmt::format("not testable: {} items < {} (a bootstrap over so few items understates the spread)", b.items, options.min_items);
+}
+
+std::string verdict_text(const BootstrapResult& b, const BootstrapOptions& options) {
+  if (!b.testable) return not_testable_text(b, options);
+  return b.excludes_zero() ? "excludes 0: significant" : "includes 0: not significant";
+}
+
 nlohmann::json optional_json(const std::optional<double>& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); }
 
+// What makes two runs one configuration: the resolved recipe without the run's seed, name and output
+// folder. A report without its recipe is a configuration of its own.
+std::string configuration_key(const Report& r, std::size_t index) {
+  if (!r.recipe.is_object() || r.recipe.empty()) return fmt::format("#{}", index);
+  nlohmann::json recipe = r.recipe;
+  if (recipe.contains("run") && recipe["run"].is_object()) {
+    for (const char* key : {"seed", "name", "output_dir"}) recipe["run"].erase(key);
+  }
+  return recipe.dump();
+}
+
+SeedSpread spread_of(const std::vector<double>& v) {
+  SeedSpread s;
+  s.runs = v.size();
+  for (const double x : v) s.mean += x;
+  s.mean /= static_cast<double>(v.size());
+  if (v.size() > 1) {
+    double ss = 0;
+    for (const double x : v) ss += (x - s.mean) * (x - s.mean);
+    s.std = std::sqrt(ss / static_cast<double>(v.size() - 1));
+  }
+  return s;
+}
+
+// Welch's t interval for mean(b) - mean(a); nullopt when neither side has two runs.
+std::optional<SeedTest> seed_test(const SeedSpread& a, const SeedSpread& b, double alpha) {
+  if (a.runs < 2 && b.runs < 2) return std::nullopt;
+  const double na = static_cast<double>(a.runs), nb = static_cast<double>(b.runs);
+  // One run on a side: it is assumed to vary between seeds as the other side does.
+  const double va = (a.runs > 1 ? a.std * a.std : b.std * b.std) / na;
+  const double vb = (b.runs > 1 ? b.std * b.std : a.std * a.std) / nb;
+  SeedTest t;
+  t.alpha = alpha;
+  t.delta = b.mean - a.mean;
+  if (a.runs > 1 && b.runs > 1) {
+    t.df = (va + vb) * (va + vb) / (va * va / (na - 1) + vb * vb / (nb - 1));
+  } else {
+    t.df = static_cast<double>(std::max(a.runs, b.runs) - 1);
+  }
+  const double se = std::sqrt(va + vb);
+  if (!(se > 0) || !(t.df > 0)) {
+    t.low = t.high = t.delta;  // no spread at all: the interval is the point
+    return t;
+  }
+  const double q = boost::math::quantile(boost::math::students_t(t.df), 1 - alpha / 2);
+  t.low = t.delta - q * se;
+  t.high = t.delta + q * se;
+  return t;
+}
+
 }  // namespace
+
+bool Comparison::seed_variance() const {
+  return std::any_of(groups.begin(), groups.end(), [](const SeedGroup& g) { return g.members.size() > 1; });
+}
 
 Comparison compare_reports(const std::vector<Report>& reports, const std::vector<std::string>& sources,
                            const BootstrapOptions& options) {
@@ -53,6 +117,20 @@ Comparison compare_reports(const std::vector<Report>& reports, const std::vector
     c.sources.push_back(i < sources.size() ? sources[i] : c.labels.back());
     c.run_names.push_back(reports[i].run_name);
     c.commits.push_back(reports[i].git_commit);
+  }
+  std::vector<std::string> keys;
+  for (std::size_t i = 0; i < reports.size(); ++i) {
+    const std::string key = configuration_key(reports[i], i);
+    const auto it = std::find(keys.begin(), keys.end(), key);
+    if (it == keys.end()) {
+      keys.push_back(key);
+      c.groups.push_back({c.labels[i], {i}});
+    } else {
+      SeedGroup& g = c.groups[static_cast<std::size_t>(it - keys.begin())];
+      g.members.push_back(i);
+      g.label += "," + c.labels[i];
+    }
+    c.group_of.push_back(static_cast<std::size_t>(std::find(keys.begin(), keys.end(), key) - keys.begin()));
   }
   const Report& first = reports[0];
   std::set<std::string> compared;
@@ -113,6 +191,15 @@ Comparison compare_reports(const std::vector<Report>& reports, const std::vector
         continue;
       }
       tc.bootstrap[i] = paired_bootstrap(*paired, options);
+    }
+    if (c.seed_variance()) {
+      for (const SeedGroup& g : c.groups) {
+        std::vector<double> scores;
+        for (const std::size_t m : g.members) scores.push_back(found[m]->model.main_score);
+        tc.seeds.push_back(spread_of(scores));
+      }
+      tc.seed_tests.resize(c.groups.size());
+      for (std::size_t g = 1; g < c.groups.size(); ++g) tc.seed_tests[g] = seed_test(tc.seeds[0], tc.seeds[g], options.alpha);
     }
     c.tasks.push_back(std::move(tc));
   }
@@ -207,13 +294,42 @@ std::string render_comparison(const Comparison& c) {
                            c.bootstrap.resamples, c.bootstrap.seed, level_text(b->alpha));
         any = true;
       }
-      out += fmt::format("- {} − {}: {} {}, {}\n", c.labels[i], c.labels[0], signed_fixed(b->delta), interval_text(*b),
-                         b->excludes_zero() ? "excludes 0: significant" : "includes 0: not significant");
+      out += fmt::format("- {} − {}: {} {}, ", c.labels[i], c.labels[0], signed_fixed(b->delta), interval_text(*b));
+      if (c.group_of[i] != c.group_of[0]) {
+        out += verdict_text(*b, c.bootstrap) + "\n";
+      } else {
+        // Over items a seed change can look significant; it is still no effect of the recipe.
+        out += fmt::format("{}; {} and {} differ only in run.seed: this is seed noise, not an effect\n",
+                           !b->testable ? not_testable_text(*b, c.bootstrap) : b->excludes_zero() ? "excludes 0 over items" : "includes 0",
+                           c.labels[i], c.labels[0]);
+      }
+    }
+    if (!t.seeds.empty()) {
+      out += fmt::format("\nBetween seeds ({} over the runs of each configuration, mean ± std):\n\n", t.main_metric);
+      for (std::size_t g = 0; g < c.groups.size(); ++g) {
+        const SeedSpread& sp = t.seeds[g];
+        out += fmt::format("- {}: {} ± {} over {} run{}", c.groups[g].label, fixed(sp.mean), fixed(sp.std), sp.runs, sp.runs == 1 ? "" : "s");
+        if (g > 0 && t.seed_tests[g]) {
+          const SeedTest& st = *t.seed_tests[g];
+          out += fmt::format("; − {}: {} [{}, {}] (t interval, {}, df {:.1f}), {}", c.groups[0].label, signed_fixed(st.delta),
+                             signed_fixed(st.low), signed_fixed(st.high), level_text(st.alpha), st.df,
+                             st.excludes_zero() ? "excludes 0: significant" : "includes 0: not significant");
+        } else if (g > 0) {
+          out += fmt::format("; − {}: {} (one run on each side: no spread to test against)", c.groups[0].label,
+                             signed_fixed(sp.mean - t.seeds[0].mean));
+        }
+        out += "\n";
+      }
     }
     for (const std::string& note : t.notes) out += "- " + note + "\n";
     if (any || !t.notes.empty()) out += "\n";
   }
   if (c.tasks.empty()) out += "No task ran in every report.\n\n";
+  if (!c.seed_variance() && !c.tasks.empty()) {
+    out += "Seed variance is not covered: each configuration has one run, and the bootstrap resamples items, not "
+           "seeds. Pass runs of several seeds (the same recipe with different run.seed) to compare against the "
+           "between-seed spread.\n\n";
+  }
   TextTable training = comparison_table(c, "training and speed");
   for (const MetricRow& row : c.training) training.add_row(row_cells(row));
   out += "## Training and speed\n\n" + training.str() + "\n";
@@ -247,13 +363,29 @@ nlohmann::json comparison_json(const Comparison& c) {
       const auto& b = t.bootstrap[i];
       boot.push_back(b ? json{{"against", c.labels[0]}, {"report", c.labels[i]}, {"delta", b->delta}, {"low", b->low}, {"high", b->high},
                               {"level", 1.0 - b->alpha}, {"resamples", b->resamples}, {"seed", b->seed}, {"items", b->items},
-                              {"excludes_zero", b->excludes_zero()}}
+                              {"excludes_zero", b->excludes_zero()}, {"testable", b->testable}}
                        : json(nullptr));
     }
+    json seeds = json::array();
+    for (std::size_t g = 0; g < t.seeds.size(); ++g) {
+      json entry = {{"group", c.groups[g].label}, {"runs", t.seeds[g].runs}, {"mean", t.seeds[g].mean}, {"std", t.seeds[g].std}};
+      if (g > 0 && t.seed_tests[g]) {
+        const SeedTest& st = *t.seed_tests[g];
+        entry["against_first"] = {{"delta", st.delta}, {"low", st.low}, {"high", st.high}, {"df", st.df},
+                                  {"level", 1.0 - st.alpha}, {"excludes_zero", st.excludes_zero()}};
+      }
+      seeds.push_back(std::move(entry));
+    }
     tasks.push_back({{"name", t.name}, {"type", t.type}, {"main_metric", t.main_metric}, {"rows", rows_json(t.rows)},
-                     {"bootstrap", boot}, {"notes", t.notes}});
+                     {"bootstrap", boot}, {"seeds", seeds}, {"notes", t.notes}});
   }
-  return {{"schema", "sentbench.comparison/1"}, {"reports", reports}, {"tasks", tasks},
+  json groups = json::array();
+  for (const SeedGroup& g : c.groups) {
+    json members = json::array();
+    for (const std::size_t m : g.members) members.push_back(c.labels[m]);
+    groups.push_back({{"label", g.label}, {"reports", members}});
+  }
+  return {{"schema", "sentbench.comparison/1"}, {"reports", reports}, {"configurations", groups}, {"seed_variance", c.seed_variance()}, {"tasks", tasks},
           {"training", rows_json(c.training)}, {"notes", c.notes}};
 }
 
@@ -290,7 +422,8 @@ RegressionReport check_regressions(const Report& baseline, const Report& current
   }
   RegressionReport out;
   out.tolerances = tol;
-  const BootstrapOptions boot{tol.resamples, tol.seed, tol.alpha};
+  BootstrapOptions boot{tol.resamples, tol.seed, tol.alpha};
+  boot.min_items = tol.min_items;
 
   for (const TaskResult& base : baseline.tasks) {
     if (!base.ran()) continue;
@@ -332,7 +465,9 @@ RegressionReport check_regressions(const Report& baseline, const Report& current
         reasons.push_back("no bootstrap: " + why);
       }
     }
-    if (b) {
+    if (b && !b->testable) {
+      reasons.push_back(not_testable_text(*b, boot));
+    } else if (b) {
       const bool significant_drop = higher_is_better ? b->high < 0 : b->low > 0;
       reasons.push_back(fmt::format("{} CI {} {}", level_text(b->alpha), interval_text(*b),
                                     b->excludes_zero() ? "excludes 0" : "includes 0"));
@@ -397,7 +532,12 @@ std::string render_regressions(const RegressionReport& r, const std::string& bas
   } else {
     out += fmt::format("; significance not used ({})", origin("significance"));
   }
-  out += fmt::format("; throughput may drop {:.1f}% ({})\n\n", 100 * t.throughput, origin("throughput"));
+  if (t.significance) {
+    out += fmt::format("; fewer than {} paired items: not testable", t.min_items);
+  }
+  out += fmt::format("; throughput may drop {:.1f}% ({})\n", 100 * t.throughput, origin("throughput"));
+  if (t.significance) out += "(one run a side: the bootstrap resamples items; seed-to-seed variance is not covered)\n";
+  out += "\n";
 
   TextTable table({"", "task", "check", "baseline", "current", "change", "why"},
                   {Align::kLeft, Align::kLeft, Align::kLeft, Align::kRight, Align::kRight, Align::kRight, Align::kLeft});

@@ -22,6 +22,32 @@ struct MetricRow {
   int decimals = 4;       // 0 for counts
 };
 
+// Runs of one configuration: reports whose resolved recipes agree but for run.seed (and the run's name
+// and output folder). Their spread is what another seed would change.
+struct SeedGroup {
+  std::string label;                  // "A,B"
+  std::vector<std::size_t> members;   // report indices
+};
+
+// A task's main score over the runs of one seed group.
+struct SeedSpread {
+  std::size_t runs = 0;
+  double mean = 0;
+  double std = 0;  // sample standard deviation (n - 1); 0 for one run
+};
+
+// Difference of two groups' mean main scores with a Student-t interval from the between-seed spread
+// (Welch's when both groups have two runs or more; with one run on a side, that side is assumed to
+// vary as much as the other).
+struct SeedTest {
+  double delta = 0;
+  double low = 0;
+  double high = 0;
+  double df = 0;
+  double alpha = 0.05;
+  bool excludes_zero() const { return low > 0 || high < 0; }
+};
+
 // One task present in every compared report: its metrics and, for each report after the first, the
 // paired bootstrap of its main score against the first (nullopt with a note when items do not pair).
 struct TaskComparison {
@@ -30,6 +56,8 @@ struct TaskComparison {
   std::string main_metric;
   std::vector<MetricRow> rows;
   std::vector<std::optional<BootstrapResult>> bootstrap;  // index i: report i vs report 0; [0] unused
+  std::vector<SeedSpread> seeds;                          // per seed group (empty when every group has one run)
+  std::vector<std::optional<SeedTest>> seed_tests;        // group g vs group 0; [0] unused
   std::vector<std::string> notes;
 };
 
@@ -40,6 +68,9 @@ struct Comparison {
   std::vector<std::string> run_names;
   std::vector<std::string> commits;
   BootstrapOptions bootstrap;
+  std::vector<SeedGroup> groups;         // the reports grouped by configuration, in first-seen order
+  std::vector<std::size_t> group_of;     // report index -> group index
+  bool seed_variance() const;            // some group has runs of two seeds or more
   std::vector<TaskComparison> tasks;
   std::vector<MetricRow> training;
   std::vector<std::string> notes;  // tasks not in every report, changed datasets
@@ -64,6 +95,7 @@ struct Tolerances {
   double min_timed_seconds = 0.5;  // throughput timed over less than this is too noisy to gate on
   int resamples = 1000;
   std::uint64_t seed = 42;
+  std::size_t min_items = BootstrapOptions::kMinBootstrapItems;  // fewer paired items: not testable
   // A task the current run skipped (an optional task whose data is absent) is reported, not failed:
   // for a test suite run on clones without the optional data; a nightly gate leaves it off.
   bool allow_skipped = false;

@@ -39,7 +39,7 @@ std::vector<PreparedTask> prepare_suite(const Config& recipe) {
     p.dataset = table.contains("path") ? table.get_path("path").string() : "";
     p.baselines = wanted_baselines(table);  // a bad baseline name fails now, not after the model is scored
     if (table.get_bool("optional", false) && table.contains("path") && !fs::exists(table.get_path("path"))) {
-      log::warn("skipping optional task {}: {} does not exist", p.name, p.dataset);
+      log::warn("skipping optional task {}: {} does not exist (set its path, or $SENTBENCH_DATA where the recipe uses it)", p.name, p.dataset);
       p.skipped = "data not found: " + p.dataset;
     } else {
       p.task = make_task(table);

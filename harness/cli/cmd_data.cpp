@@ -212,6 +212,7 @@ void add_data_command(CLI::App& app, Action& action) {
     std::string lists = "/var/lib/apt/lists";
     std::string out = "datasets/data/debian";
     bool check = false;
+    bool info = false;
     std::uint64_t seed = 13;
     std::size_t vocab_size = 8000;
     std::size_t max_pairs = 60000;
@@ -226,7 +227,11 @@ void add_data_command(CLI::App& app, Action& action) {
   d->add_option("--out", args->out, "output folder (replaced as a whole); with --check, the snapshot to check")
       ->capture_default_str();
   d->add_flag("--check", args->check,
-              "only compare the lists with the snapshot's manifest and say whether it is stale (exit 0 either way)");
+              "maintainers: only compare this machine's apt lists with the snapshot's manifest and say whether it "
+              "is stale (exit 0 either way; `make check-data`)");
+  d->add_flag("--info", args->info,
+              "only check the snapshot's files against their hashes and print one line: which package lists it "
+              "was built from (what `make quickstart` shows)");
   d->add_option("--seed", args->seed, "seed of the split and of every sample")->capture_default_str();
   d->add_option("--positives", args->positives,
                  "a training pair's positive: the long description's first paragraph, or the whole description "
@@ -238,6 +243,13 @@ void add_data_command(CLI::App& app, Action& action) {
       ->capture_default_str()->check(CLI::Range(262, 1 << 20));
   d->callback([&action, args] {
     action = [args] {
+      if (args->info) {
+        // A user's view: the snapshot is what the run uses, whatever apt's lists say today.
+        const auto check = debian::check_snapshot(args->out, args->lists);
+        std::cout << fmt::format("Debian data snapshot {}: package lists of {}\n", args->out,
+                                 check.lists_date.empty() ? std::string("unknown date") : check.lists_date.substr(0, 10));
+        return 0;
+      }
       if (args->check) {
         // Staleness is reported, never fatal: an older snapshot still makes a valid, comparable run.
         const auto check = debian::check_snapshot(args->out, args->lists);

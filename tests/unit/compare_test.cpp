@@ -6,6 +6,8 @@
 #include <cmath>
 #include <random>
 
+#include <fmt/format.h>
+
 #include "bootstrap.hpp"
 #include "compare.hpp"
 #include "report_fixtures.hpp"
@@ -341,6 +343,121 @@ TEST(Regress, TolerancesComeFromTheRecipe) {
   Tolerances nonsense;
   nonsense.throughput = 20;  // percent instead of a fraction
   EXPECT_THROW(check_regressions(Report{}, Report{}, nonsense), ConfigError);
+}
+
+// ---- seeds and too few items ----------------------------------------------------------------------
+
+TEST(Bootstrap, FewerItemsThanTheThresholdAreNotTestable) {
+  // Every item 0.0108 higher: over 200 items a clear effect, over 3 items "not testable".
+  std::vector<double> a = {0.37, 0.41, 0.38}, b;
+  for (const double v : a) b.push_back(v + 0.0108);
+  const BootstrapResult few = paired_bootstrap(mean_items(a, b));
+  EXPECT_FALSE(few.testable);
+  EXPECT_FALSE(few.excludes_zero()) << "an interval over 3 items is never called significant";
+  EXPECT_NEAR(few.delta, 0.0108, 1e-12);
+  BootstrapOptions lax;
+  lax.min_items = 3;
+  EXPECT_TRUE(paired_bootstrap(mean_items(a, b), lax).excludes_zero()) << "the threshold is what decides";
+  const auto many_a = test::query_scores(BootstrapOptions::kMinBootstrapItems, 5);
+  std::vector<double> many_b;
+  for (const double v : many_a) many_b.push_back(v + 0.0108);
+  EXPECT_TRUE(paired_bootstrap(mean_items(many_a, many_b)).excludes_zero());
+}
+
+// The quickstart's committed report, run again with another seed that moves every clustering subset up
+// by about 0.0108 (as two real seeds did, from a bootstrap over 3 subsets): compare must not call it
+// significant, and says the difference is seed noise.
+Report quickstart_with_seed(int seed, double shift, std::size_t subsets) {
+  Report r = load_report(std::filesystem::path(SENTBENCH_SOURCE_DIR) / "reports" / "baselines" / "quickstart.json");
+  r.recipe["run"]["seed"] = seed;
+  for (TaskResult& t : r.tasks) {
+    if (t.name != "debian-sections") continue;
+    ItemScores& items = t.model.per_item;
+    items.ids.resize(subsets);
+    items.scores.resize(subsets);
+    for (std::size_t i = 0; i < subsets; ++i) items.scores[i] += shift + 0.0004 * static_cast<double>(i);
+    double sum = 0;
+    for (const double v : items.scores) sum += v;
+    t.model.main_score = sum / static_cast<double>(subsets);
+    t.model.metrics[t.main_metric] = t.model.main_score;
+  }
+  return r;
+}
+
+TEST(CompareSeeds, TwoSeedsOfOneRecipeOnThreeClusteringSubsetsAreNotSignificant) {
+  const Report a = quickstart_with_seed(42, 0.0, 3);
+  const Report b = quickstart_with_seed(43, 0.0108, 3);
+  const Comparison c = compare_reports({a, b}, {"seed42", "seed43"});
+  ASSERT_EQ(c.groups.size(), 1u) << "same recipe but for run.seed: one configuration";
+  EXPECT_EQ(c.groups[0].label, "A,B");
+  EXPECT_TRUE(c.seed_variance());
+  const TaskComparison* sections = nullptr;
+  for (const auto& t : c.tasks) if (t.name == "debian-sections") sections = &t;
+  ASSERT_NE(sections, nullptr);
+  ASSERT_TRUE(sections->bootstrap[1].has_value());
+  EXPECT_EQ(sections->bootstrap[1]->items, 3u);
+  EXPECT_FALSE(sections->bootstrap[1]->testable);
+  EXPECT_FALSE(sections->bootstrap[1]->excludes_zero());
+  const std::string text = render_comparison(c);
+  EXPECT_THAT(text, HasSubstr("not testable: 3 items < 20"));
+  EXPECT_THAT(text, HasSubstr("differ only in run.seed: this is seed noise"));
+  EXPECT_THAT(text, testing::Not(HasSubstr("excludes 0: significant")));
+  ASSERT_EQ(sections->seeds.size(), 1u);
+  EXPECT_EQ(sections->seeds[0].runs, 2u);
+  EXPECT_NEAR(sections->seeds[0].std, std::abs(b.find_task("debian-sections")->model.main_score -
+                                                a.find_task("debian-sections")->model.main_score) / std::sqrt(2.0), 1e-12);
+  EXPECT_EQ(comparison_json(c)["tasks"][1]["bootstrap"][0]["testable"], false);
+}
+
+TEST(CompareSeeds, ConfigurationsWithSeveralSeedsAreTestedAgainstTheBetweenSeedSpread) {
+  // Two configurations (a different lr) x two seeds; retrieval main scores 0.60/0.62 and 0.64/0.66.
+  auto run = [](double lr, int seed, double score) {
+    Report r = test::constructed_report(fmt::format("lr{}-s{}", lr, seed), std::vector<double>(40, score));
+    r.recipe = {{"run", {{"seed", seed}, {"name", r.run_name}}}, {"train", {{"lr", lr}}}};
+    return r;
+  };
+  const Comparison c = compare_reports({run(1e-3, 1, 0.60), run(1e-3, 2, 0.62), run(2e-3, 1, 0.64), run(2e-3, 2, 0.66)}, {});
+  ASSERT_EQ(c.groups.size(), 2u);
+  EXPECT_EQ(c.groups[0].label, "A,B");
+  EXPECT_EQ(c.groups[1].label, "C,D");
+  const TaskComparison& t = c.tasks.at(0);
+  ASSERT_EQ(t.seeds.size(), 2u);
+  EXPECT_NEAR(t.seeds[0].mean, 0.61, 1e-12);
+  EXPECT_NEAR(t.seeds[1].mean, 0.65, 1e-12);
+  EXPECT_NEAR(t.seeds[0].std, std::sqrt(0.0002), 1e-12);
+  ASSERT_TRUE(t.seed_tests[1].has_value());
+  // Welch: se = sqrt(2 * 0.0002 / 2) = 0.01414, df = 2, t(0.975, 2) = 4.3027: 0.04 ± 0.06085.
+  EXPECT_NEAR(t.seed_tests[1]->df, 2.0, 1e-9);
+  EXPECT_NEAR(t.seed_tests[1]->delta, 0.04, 1e-12);
+  EXPECT_NEAR(t.seed_tests[1]->high - t.seed_tests[1]->delta, 4.302653 * std::sqrt(0.0002), 1e-5);
+  EXPECT_FALSE(t.seed_tests[1]->excludes_zero()) << "two seeds a side cannot separate 0.04 from a 0.014 spread";
+  // Across configurations the item bootstrap does see a difference; within one it is labelled seed noise.
+  EXPECT_TRUE(t.bootstrap[2]->excludes_zero());
+  const std::string text = render_comparison(c);
+  EXPECT_THAT(text, HasSubstr("- C,D: 0.6500 ± 0.0141 over 2 runs; − A,B: +0.0400"));
+  EXPECT_THAT(text, HasSubstr("B and A differ only in run.seed"));
+  EXPECT_THAT(text, testing::Not(HasSubstr("Seed variance is not covered")));
+}
+
+TEST(CompareSeeds, OneRunPerConfigurationSaysSeedVarianceIsNotCovered) {
+  const Comparison c = compare_reports({test::constructed_report("baseline", test::query_scores(50, 1)),
+                                        test::constructed_report("candidate", test::query_scores(50, 2))}, {});
+  EXPECT_FALSE(c.seed_variance());
+  EXPECT_THAT(render_comparison(c), HasSubstr("Seed variance is not covered"));
+}
+
+TEST(Regress, AFewItemTaskIsNotTestableAndOnlyTheAbsoluteToleranceApplies) {
+  const Report base = quickstart_with_seed(42, 0.0, 3);
+  const Report cur = quickstart_with_seed(43, -0.008, 3);  // every subset lower: "significant" over 3 items
+  const RegressionReport r = check_regressions(base, cur, Tolerances{});
+  const RegressionFinding* f = nullptr;
+  for (const auto& x : r.findings) if (x.task == "debian-sections" && x.what == "v_measure") f = &x;
+  ASSERT_NE(f, nullptr);
+  EXPECT_FALSE(f->regressed) << f->reason;
+  EXPECT_THAT(f->reason, HasSubstr("not testable: 3 items < 20"));
+  const Report worse = quickstart_with_seed(43, -0.02, 3);
+  EXPECT_TRUE(check_regressions(base, worse, Tolerances{}).regressed()) << "beyond the absolute tolerance it still fails";
+  EXPECT_THAT(render_regressions(r, "a", "b"), HasSubstr("seed-to-seed variance is not covered"));
 }
 
 }  // namespace

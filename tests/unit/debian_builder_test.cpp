@@ -586,6 +586,12 @@ TEST_F(DebianBuild, CheckSaysWhetherTheSnapshotIsStale) {
   write_file_atomic(lists_ / "more_main_binary-i386_Packages", "Package: other\n");
   auto check = check_snapshot(out, lists_);
   EXPECT_EQ(check.state, SnapshotCheck::State::kStale);
+  // The date `data debian --info` shows: the newest list the snapshot was built from, not today's lists.
+  const auto manifest = nlohmann::json::parse(read_file(out / "manifest.json"));
+  std::string newest;
+  for (const auto& source : manifest.at("sources")) newest = std::max(newest, source.at("mtime").get<std::string>());
+  EXPECT_FALSE(newest.empty());
+  EXPECT_EQ(check.lists_date, newest);
   ASSERT_EQ(check.reasons.size(), 2u);
   EXPECT_TRUE(has_substr(check.reasons[0], "list changed: gen_main_binary-amd64_Packages"));
   EXPECT_TRUE(has_substr(check.reasons[1], "new list: more_main_binary-i386_Packages"));
