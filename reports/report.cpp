@@ -261,6 +261,18 @@ ordered_json training_json(const TrainingSummary& t) {
   return out;
 }
 
+// memory.phases: [{"phase": "train", "peak_rss_bytes": N}, ...] in the order the run went through them.
+std::vector<std::pair<std::string, std::int64_t>> read_phases(const JsonView& v) {
+  v.expect_array();
+  std::vector<std::pair<std::string, std::int64_t>> phases;
+  for (std::size_t i = 0; i < v.value().size(); ++i) {
+    const JsonView p = v.at(i);
+    p.expect_object();
+    phases.emplace_back(p.str("phase"), p.integer("peak_rss_bytes"));
+  }
+  return phases;
+}
+
 TrainingSummary read_training(const JsonView& v) {
   v.expect_object();
   TrainingSummary t;
@@ -457,6 +469,12 @@ Report assemble_report(const fs::path& run_dir, const AssembleOptions& options) 
     if (recipe.at("train").has("plugin")) report.plugins.push_back({"recipe", recipe.at("train").str("plugin"), ""});
   }
   report.peak_rss_bytes = options.peak_rss_bytes;
+  report.command = r.str("command");
+  if (r.at("memory").has("phases")) report.phase_peak_rss_bytes = read_phases(r.at("memory").at("phases"));
+  // The phases reset the process's peak as they go: the whole run's peak is the largest of them.
+  for (const auto& [phase, bytes] : report.phase_peak_rss_bytes) {
+    if (report.peak_rss_bytes) report.peak_rss_bytes = std::max(*report.peak_rss_bytes, bytes);
+  }
 
   const fs::path log_file = run_dir / "train_log.jsonl";
   const bool trained = r.has("train");
@@ -505,7 +523,13 @@ std::string report_to_json(const Report& report) {
   j["machine"] = {{"cpu_model", m.cpu_model}, {"cores", m.cores}, {"threads", m.threads},
                   {"avx512_bf16", m.avx512_bf16}, {"blas", m.blas}, {"torch_version", m.torch_version},
                   {"hostname", m.hostname}};
+  if (!report.command.empty()) j["run"]["command"] = report.command;
   j["memory"] = {{"peak_rss_bytes", report.peak_rss_bytes ? ordered_json(*report.peak_rss_bytes) : ordered_json(nullptr)}};
+  if (!report.phase_peak_rss_bytes.empty()) {
+    ordered_json phases = ordered_json::array();
+    for (const auto& [name, bytes] : report.phase_peak_rss_bytes) phases.push_back({{"phase", name}, {"peak_rss_bytes", bytes}});
+    j["memory"]["phases"] = phases;
+  }
   j["training"] = report.training ? training_json(*report.training) : ordered_json(nullptr);
   const double probe_rate = report.probe.is_object() && report.probe.contains("texts_per_s") && report.probe["texts_per_s"].is_number()
                                 ? report.probe["texts_per_s"].get<double>() : kNaN;
@@ -552,6 +576,8 @@ Report parse_report(const std::string& text, const std::string& source) {
   if (run.has("recipe")) report.recipe = j["run"]["recipe"];
   report.machine = read_machine(v.at("machine"));
   if (v.at("memory").has("peak_rss_bytes")) report.peak_rss_bytes = v.at("memory").integer("peak_rss_bytes");
+  if (v.at("memory").has("phases")) report.phase_peak_rss_bytes = read_phases(v.at("memory").at("phases"));
+  report.command = run.str("command");
   if (v.has("training")) report.training = read_training(v.at("training"));
   if (v.has("probe")) report.probe = j["probe"];
   report.tasks = read_tasks(v.at("tasks"));

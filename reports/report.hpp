@@ -94,6 +94,10 @@ struct Report {
   nlohmann::json encoder = nlohmann::json::object();  // EncoderInfo as run.json recorded it
   MachineInfo machine;
   std::optional<std::int64_t> peak_rss_bytes;          // VmHWM of the process that ran the recipe
+  // Peak resident memory of each phase of the run (load, train, evaluate), in order; empty for runs
+  // before it was recorded or where the peak cannot be reset.
+  std::vector<std::pair<std::string, std::int64_t>> phase_peak_rss_bytes;
+  std::string command;                                  // the command line that ran it (run.json), "" if not recorded
   std::optional<TrainingSummary> training;
   nlohmann::json probe = nlohmann::json::object();
   std::vector<TaskResult> tasks;

@@ -118,6 +118,12 @@ std::vector<std::pair<std::string, std::string>> run_facts(const Report& report)
   facts.emplace_back("LibTorch", m.torch_version.empty() ? "unknown" : m.torch_version);
   if (!m.hostname.empty()) facts.emplace_back("host", m.hostname);
   facts.emplace_back("peak memory", report.peak_rss_bytes ? human_bytes(report.peak_rss_bytes) + " (VmHWM of the whole process)" : "-");
+  if (!report.phase_peak_rss_bytes.empty()) {
+    std::vector<std::string> phases;
+    for (const auto& [name, bytes] : report.phase_peak_rss_bytes) phases.push_back(fmt::format("{} {}", name, human_bytes(bytes)));
+    facts.emplace_back("peak memory by phase", fmt::format("{}", fmt::join(phases, ", ")));
+  }
+  if (!report.command.empty()) facts.emplace_back("command", report.command);
   return facts;
 }
 

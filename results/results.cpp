@@ -156,6 +156,14 @@ std::optional<std::int64_t> process_peak_rss_bytes() {
   return std::nullopt;
 }
 
+bool reset_peak_rss() {
+  std::ofstream clear("/proc/self/clear_refs");
+  if (!clear) return false;
+  clear << "5";
+  clear.flush();
+  return static_cast<bool>(clear);
+}
+
 const char* to_string(ItemStatistic statistic) {
   switch (statistic) {
     case ItemStatistic::kMean: return "mean";

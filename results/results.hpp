@@ -100,6 +100,9 @@ struct TaskResult {
 // VmHWM of this process (peak resident set) in bytes, from /proc/self/status; nullopt when unreadable.
 // What the suite records per scorer and a run per report.
 std::optional<std::int64_t> process_peak_rss_bytes();
+// Resets the process's peak resident memory (VmHWM) to its current size (Linux: "5" to
+// /proc/self/clear_refs), so the next reading is the peak of what ran since. False where unsupported.
+bool reset_peak_rss();
 
 // The one JSON form of a task result (results.json's and report.json's "tasks[]" entries) and back.
 // Reading names the file and field of a bad value (ConfigError). Results written before the metadata

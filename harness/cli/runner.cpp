@@ -355,6 +355,49 @@ double train_stages(const PluginHost& host, const Config& recipe, Encoder& encod
 
 }  // namespace
 
+namespace {
+
+// The command line of this process as a shell would take it back (/proc/self/cmdline; "" elsewhere).
+std::string current_command_line() {
+  std::ifstream in("/proc/self/cmdline", std::ios::binary);
+  const std::string raw((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::vector<std::string> args;
+  std::string arg;
+  for (const char c : raw) {
+    if (c != '\0') {
+      arg += c;
+      continue;
+    }
+    const bool plain = !arg.empty() && arg.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_=./:,+@%") == std::string::npos;
+    if (plain) {
+      args.push_back(arg);
+    } else {
+      std::string quoted = "'";
+      for (const char q : arg) quoted += q == '\'' ? std::string("'\\''") : std::string(1, q);
+      args.push_back(quoted + "'");
+    }
+    arg.clear();
+  }
+  return fmt::format("{}", fmt::join(args, " "));
+}
+
+// Peak resident memory per phase of the run: each phase resets the peak when it starts and reads it when
+// it ends (the first phase, loading, counts from the process's start).
+class PhaseMemory {
+ public:
+  void end(const std::string& phase) {
+    if (const auto peak = process_peak_rss_bytes()) phases_.push_back({{"phase", phase}, {"peak_rss_bytes", *peak}});
+    resettable_ = reset_peak_rss();
+  }
+  nlohmann::json json() const { return resettable_ ? nlohmann::json(phases_) : nlohmann::json::array(); }
+
+ private:
+  std::vector<nlohmann::json> phases_;
+  bool resettable_ = false;
+};
+
+}  // namespace
+
 fs::path run_recipe(const RunOptions& options) {
   std::vector<std::string> overrides = options.overrides;
   if (options.model) {
@@ -443,13 +486,16 @@ fs::path run_recipe(const RunOptions& options) {
   nlohmann::json summary = {{"recipe", nlohmann::json::parse(recipe.to_json())},
                             {"plugins", plugins},
                             {"system", to_json(system_info())},
-                            {"encoder", to_json(info)}};
+                            {"encoder", to_json(info)},
+                            {"command", current_command_line()}};
+  PhaseMemory memory;
 
   // Every task's data is read and checked before anything is trained or encoded: a malformed file of the
   // last task fails now, naming its file and line, not after the first tasks' minutes of encoding.
   const bool evaluates = options.eval && !recipe.tables("eval").empty() && main_rank && !options.dry_run;
   std::vector<PreparedTask> prepared;
   if (evaluates) prepared = prepare_suite(recipe);
+  memory.end("load");
 
   if (trains) {
     // Other ranks resume the run rank 0 checked (the id is already on disk when they resume).
@@ -464,6 +510,7 @@ fs::path run_recipe(const RunOptions& options) {
     summary["train"]["seconds"] = seconds;
     summary["train"]["model_dir"] = (dir / "model").string();
     summary["train"]["world_size"] = group->world_size();
+    memory.end("train");
     log::info("trained in {:.1f}s; model saved to {}", seconds, (dir / "model").string());
     throw_if_stopped(fmt::format("training finished and the model is saved in {}; evaluate it with `sentbench eval "
                                  "RECIPE --model {}`", (dir / "model").string(), (dir / "model").string()));
@@ -502,7 +549,9 @@ fs::path run_recipe(const RunOptions& options) {
     print_results_table(results, table);
     std::cout << table.str() << std::flush;
     summary["results"] = (dir / "results.json").string();
+    memory.end("evaluate");
   }
+  summary["memory"]["phases"] = memory.json();
   write_file_atomic(dir / "run.json", summary.dump(2) + "\n");
   log::info("wrote {}", (dir / "run.json").string());
   throw_if_stopped(fmt::format("{} keeps the tasks that finished; `sentbench report {}` writes the reports",

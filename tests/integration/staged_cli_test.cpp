@@ -172,7 +172,21 @@ TEST(StagedCli, TwoStagesRunInOrderScoreDuringTrainingAndReportEachStage) {
                             "Quality during training: 1-contrastive", "Quality during training: 2-contrastive"}) {
     EXPECT_TRUE(has_substr(html, title));
   }
+  // The manifest: the exact command line, peak memory per phase, dataset hashes.
+  EXPECT_TRUE(has_substr(summary.at("command").get<std::string>(), " run ")) << summary.dump(1);
+  EXPECT_TRUE(has_substr(summary.at("command").get<std::string>(), "-o " + run.string())) << summary.dump(1);
+  const json phases = summary.at("memory").at("phases");
+  ASSERT_EQ(phases.size(), 3u) << summary.dump(1);
+  EXPECT_EQ(phases[0].at("phase"), "load");
+  EXPECT_EQ(phases[1].at("phase"), "train");
+  EXPECT_EQ(phases[2].at("phase"), "evaluate");
+  for (const json& p : phases) EXPECT_GT(p.at("peak_rss_bytes").get<std::int64_t>(), 10 << 20) << p.dump();
+  EXPECT_TRUE(has_substr(md, "| peak memory by phase | load ")) << md;
+  EXPECT_TRUE(has_substr(md, "| command ")) << md;
+  EXPECT_TRUE(has_substr(md, "| debian-retrieval ")) << "the datasets table with hashes";
   const json report = json::parse(read_file(run / "report.json"));
+  EXPECT_EQ(report.at("memory").at("phases").size(), 3u);
+  EXPECT_EQ(report.at("run").at("command"), summary.at("command"));
   ASSERT_EQ(report.at("training").at("stages").size(), 2u);
   EXPECT_EQ(report["training"]["steps"].get<int>(), 46) << "the run counts every stage's steps";
   EXPECT_EQ(report["training"]["stages"][1]["eval_curve"]["step"], json({20, 40}));
