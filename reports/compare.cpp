@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <set>
 
@@ -518,6 +519,95 @@ RegressionReport check_regressions(const Report& baseline, const Report& current
   return out;
 }
 
+namespace {
+
+// The run whose value of `rate` is the median of `runs` (the lower middle for an even count).
+const Report& median_run(const std::vector<Report>& runs, const std::function<double(const Report&)>& rate) {
+  std::vector<const Report*> sorted;
+  for (const Report& r : runs) sorted.push_back(&r);
+  std::sort(sorted.begin(), sorted.end(), [&](const Report* a, const Report* b) { return rate(*a) < rate(*b); });
+  return *sorted[(sorted.size() - 1) / 2];
+}
+
+// One side's runs as one report: each task's main score is the mean over the runs that ran it; speed
+// figures come from the median run; no per-item scores (the seeds, not the items, are resampled).
+Report mean_report(const std::vector<Report>& runs) {
+  const Report& middle = median_run(runs, [](const Report& r) { return r.encode_items_per_second(); });
+  Report out = middle;
+  if (const auto* fastest = &median_run(runs, [](const Report& r) { return r.training ? r.training->tokens_per_s : 0.0; });
+      fastest->training) {
+    out.training = fastest->training;
+  }
+  for (TaskResult& t : out.tasks) {
+    t.model.per_item = {};
+    if (!t.ran()) continue;
+    double sum = 0;
+    int n = 0;
+    for (const Report& r : runs) {
+      const TaskResult* other = r.find_task(t.name);
+      if (other && other->ran()) sum += other->model.main_score, ++n;
+    }
+    t.model.main_score = sum / n;
+  }
+  return out;
+}
+
+std::vector<double> main_scores(const std::vector<Report>& runs, const std::string& task) {
+  std::vector<double> v;
+  for (const Report& r : runs) {
+    const TaskResult* t = r.find_task(task);
+    if (t && t->ran() && std::isfinite(t->model.main_score)) v.push_back(t->model.main_score);
+  }
+  return v;
+}
+
+}  // namespace
+
+RegressionReport check_regressions(const std::vector<Report>& baselines, const std::vector<Report>& currents, const Tolerances& tol) {
+  if (baselines.empty() || currents.empty()) throw UsageError("regress needs at least one baseline and one current run");
+  if (baselines.size() == 1 && currents.size() == 1) return check_regressions(baselines[0], currents[0], tol);
+  Tolerances without_bootstrap = tol;
+  without_bootstrap.significance = false;
+  RegressionReport out = check_regressions(mean_report(baselines), mean_report(currents), without_bootstrap);
+  out.tolerances = tol;
+  out.baseline_runs = baselines.size();
+  out.current_runs = currents.size();
+  for (RegressionFinding& f : out.findings) {
+    if (f.relative || f.task == "training" || !std::isfinite(f.current)) continue;
+    // The mean reports carry no per-item scores: drop the single-run gate's "no bootstrap" remark.
+    std::vector<std::string> kept;
+    std::size_t from = 0;
+    while (from <= f.reason.size() && !f.reason.empty()) {
+      const std::size_t to = std::min(f.reason.find("; ", from), f.reason.size());
+      const std::string part = f.reason.substr(from, to - from);
+      if (part.rfind("no bootstrap", 0) != 0) kept.push_back(part);
+      from = to + 2;
+    }
+    f.reason = fmt::format("{}", fmt::join(kept, "; "));
+    const std::vector<double> a = main_scores(baselines, f.task), b = main_scores(currents, f.task);
+    if (a.empty() || b.empty()) continue;
+    const std::optional<SeedTest> t = seed_test(spread_of(a), spread_of(b), tol.alpha);
+    const std::string means = fmt::format("means over {} and {} runs", a.size(), b.size());
+    if (!t) {
+      f.reason = f.reason.empty() ? means : means + "; " + f.reason;
+      continue;
+    }
+    const TaskResult* base = nullptr;
+    for (const Report& r : baselines) base = base ? base : r.find_task(f.task);
+    const bool higher_is_better = !base || base->metric(base->main_metric).higher_is_better;
+    const double drop = higher_is_better ? -f.change : f.change;
+    const bool significant_drop = higher_is_better ? t->high < 0 : t->low > 0;
+    std::string reason = fmt::format("{}; seed t interval {} [{}, {}] {}", means, level_text(t->alpha), signed_fixed(t->low),
+                                     signed_fixed(t->high), t->excludes_zero() ? "excludes 0" : "includes 0");
+    if (tol.significance && significant_drop && drop > tol.min_drop && !f.regressed) {
+      f.regressed = true;
+      reason += fmt::format(": a significant drop of {} (> min_drop {})", fixed(drop), fixed(tol.min_drop));
+    }
+    f.reason = f.reason.empty() ? reason : reason + "; " + f.reason;
+  }
+  return out;
+}
+
 std::string render_regressions(const RegressionReport& r, const std::string& baseline_source, const std::string& current_source) {
   const Tolerances& t = r.tolerances;
   auto origin = [&](const char* key) {
@@ -536,7 +626,12 @@ std::string render_regressions(const RegressionReport& r, const std::string& bas
     out += fmt::format("; fewer than {} paired items: not testable", t.min_items);
   }
   out += fmt::format("; throughput may drop {:.1f}% ({})\n", 100 * t.throughput, origin("throughput"));
-  if (t.significance) out += "(one run a side: the bootstrap resamples items; seed-to-seed variance is not covered)\n";
+  if (t.significance && r.baseline_runs == 1 && r.current_runs == 1) {
+    out += "(one run a side: the bootstrap resamples items; seed-to-seed variance is not covered)\n";
+  } else if (t.significance) {
+    out += fmt::format("({} baseline and {} current runs: main scores are means, tested against the between-seed spread)\n",
+                       r.baseline_runs, r.current_runs);
+  }
   out += "\n";
 
   TextTable table({"", "task", "check", "baseline", "current", "change", "why"},

@@ -122,12 +122,20 @@ struct RegressionReport {
   std::vector<RegressionFinding> findings;
   std::vector<std::string> warnings;  // not failures: changed dataset hashes, task versions, ...
   Tolerances tolerances;
+  std::size_t baseline_runs = 1;  // runs per side: more than one on both sides brings the between-seed spread in
+  std::size_t current_runs = 1;
   bool regressed() const;
 };
 
 // Checks `current` against `baseline`: every baseline task's main score (missing or skipped tasks
 // regress), each task's encode throughput and the training throughput.
 RegressionReport check_regressions(const Report& baseline, const Report& current, const Tolerances& tolerances);
+// The same gate over several runs a side (the same recipe with different seeds): main scores are the
+// means over each side's runs, and the significance test is a Student-t interval on the seed means
+// (see SeedTest) instead of the item bootstrap, so a seed's luck is not taken for a regression.
+// Throughput is gated on the median run of each side. One run a side is the single-run gate.
+RegressionReport check_regressions(const std::vector<Report>& baselines, const std::vector<Report>& currents,
+                                   const Tolerances& tolerances);
 // The verdict as text: tolerances with their origin, one line per check, then a summary line.
 std::string render_regressions(const RegressionReport& report, const std::string& baseline_source,
                                const std::string& current_source);

@@ -460,5 +460,38 @@ TEST(Regress, AFewItemTaskIsNotTestableAndOnlyTheAbsoluteToleranceApplies) {
   EXPECT_THAT(render_regressions(r, "a", "b"), HasSubstr("seed-to-seed variance is not covered"));
 }
 
+TEST(Regress, SeveralSeedsASideAreGatedOnTheBetweenSeedSpread) {
+  // Three seeds a side on a 3-subset clustering task: the current seeds average 0.008 lower, inside
+  // a seed spread of about 0.01, so no significant drop; the item bootstrap is not used.
+  auto side = [](std::initializer_list<std::pair<int, double>> seeds) {
+    std::vector<Report> runs;
+    for (const auto& [seed, shift] : seeds) runs.push_back(quickstart_with_seed(seed, shift, 3));
+    return runs;
+  };
+  const std::vector<Report> base = side({{1, 0.0}, {2, 0.012}, {3, -0.009}});
+  const std::vector<Report> noisy = side({{4, -0.011}, {5, 0.004}, {6, -0.018}});
+  const RegressionReport r = check_regressions(base, noisy, Tolerances{});
+  EXPECT_EQ(r.baseline_runs, 3u);
+  EXPECT_EQ(r.current_runs, 3u);
+  const RegressionFinding* f = nullptr;
+  for (const auto& x : r.findings) if (x.task == "debian-sections" && x.what == "v_measure") f = &x;
+  ASSERT_NE(f, nullptr);
+  EXPECT_NEAR(f->change, (-0.011 + 0.004 - 0.018) / 3 - (0.0 + 0.012 - 0.009) / 3, 1e-9);
+  EXPECT_FALSE(f->regressed) << f->reason;
+  EXPECT_THAT(f->reason, HasSubstr("means over 3 and 3 runs; seed t interval 95%"));
+  EXPECT_THAT(f->reason, testing::Not(HasSubstr("bootstrap")));
+  EXPECT_THAT(render_regressions(r, "a", "b"), HasSubstr("3 baseline and 3 current runs"));
+
+  // A consistent drop of 0.008 on every seed (spread 0.0004): now significant, and above min_drop.
+  const std::vector<Report> lower = side({{4, -0.008}, {5, -0.0084}, {6, -0.0076}});
+  const std::vector<Report> steady = side({{1, 0.0}, {2, 0.0004}, {3, -0.0004}});
+  const RegressionReport r2 = check_regressions(steady, lower, Tolerances{});
+  bool flagged = false;
+  for (const auto& x : r2.findings) flagged = flagged || (x.task == "debian-sections" && x.regressed);
+  EXPECT_TRUE(flagged) << render_regressions(r2, "a", "b");
+  // One run a side is the single-run gate.
+  EXPECT_EQ(check_regressions(std::vector<Report>{base[0]}, std::vector<Report>{noisy[0]}, Tolerances{}).current_runs, 1u);
+}
+
 }  // namespace
 }  // namespace sentbench
