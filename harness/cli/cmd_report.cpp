@@ -8,6 +8,7 @@
 
 #include "commands.hpp"
 #include "compare.hpp"
+#include "history.hpp"
 #include "report.hpp"
 #include "sentbench/errors.hpp"
 #include "sentbench/log.hpp"
@@ -109,7 +110,9 @@ void add_compare(CLI::App& app, Action& action) {
 
 void add_regress(CLI::App& app, Action& action) {
   struct Args {
-    std::string baseline, current;
+    std::vector<std::string> baselines, currents;  // several: runs of one recipe at different seeds
+    std::string history;     // --history DIR: the baseline is the median of the latest passing runs there
+    std::size_t window = 5;
     Tolerances flags;
     bool no_significance = false;
   };
@@ -119,8 +122,25 @@ void add_regress(CLI::App& app, Action& action) {
       "regress", "The regression gate: exit 1 when the current run's main scores or throughput fell behind the baseline "
                  "beyond the tolerances (defaults, overridden by the current recipe's [report.tolerance], overridden by "
                  "these flags); exit 0 otherwise.");
-  cmd->add_option("--baseline", args->baseline, "the reference: report.json or run folder")->required()->check(CLI::ExistingPath);
-  cmd->add_option("--current", args->current, "the run to check: report.json or run folder")->required()->check(CLI::ExistingPath);
+  auto* baseline = cmd->add_option("--baseline", args->baselines,
+                                   "the reference: report.json or run folder; several (the same recipe at different seeds) "
+                                   "gate the mean main score against the between-seed spread")
+                       ->check(CLI::ExistingPath);
+  auto* history = cmd->add_option("--history", args->history,
+                                  "instead of --baseline: a folder of runs (e.g. runs/nightly); the baseline is the median "
+                                  "of the last --window runs by date in which every task ran (the current run and runs "
+                                  "dated after it left out). The paired bootstrap needs one run's items, so a median "
+                                  "baseline is gated on the tolerances only")
+                      ->check(CLI::ExistingDirectory)
+                      ->excludes(baseline);
+  cmd->add_option("--window", args->window, "--history: how many of the latest passing runs make the median")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber)
+      ->needs(history);
+  cmd->add_option("--current", args->currents,
+                  "the run to check: report.json or run folder; several: runs of one recipe at different seeds")
+      ->required()
+      ->check(CLI::ExistingPath);
   auto* max_drop = cmd->add_option("--max-drop", args->flags.main_score,
                                    fmt::format("largest allowed absolute drop of a main score (default {})", defaults.main_score));
   auto* min_drop = cmd->add_option("--min-drop", args->flags.min_drop,
@@ -139,8 +159,24 @@ void add_regress(CLI::App& app, Action& action) {
                 "missing altogether still is");
   cmd->callback([&action, args, max_drop, min_drop, alpha, no_sig, throughput] {
     action = [args, max_drop, min_drop, alpha, no_sig, throughput] {
-      const Report baseline = load_report(args->baseline);
-      const Report current = load_report(args->current);
+      if (args->baselines.empty() && args->history.empty()) {
+        throw UsageError("regress needs a reference: --baseline FILE (a report.json or run folder) or --history DIR "
+                         "(a folder of runs whose latest passing ones make a median baseline)");
+      }
+      if (!args->history.empty() && args->currents.size() != 1) {
+        throw UsageError(fmt::format("--history gates one current run, not {}: pass one --current", args->currents.size()));
+      }
+      std::vector<Report> currents, baselines;
+      for (const std::string& c : args->currents) currents.push_back(load_report(c));
+      const Report& current = currents.front();
+      const std::string current_source = fmt::format("{}", fmt::join(args->currents, " "));
+      std::optional<MedianBaseline> median;
+      if (!args->history.empty()) {
+        median = median_baseline(load_history({fs::path(args->history)}), args->window, args->currents.front(),
+                                 run_date(args->currents.front()));
+      } else {
+        for (const std::string& b : args->baselines) baselines.push_back(load_report(b));
+      }
       Tolerances tol = tolerances_from_recipe(current.recipe, Tolerances{});
       tol.resamples = args->flags.resamples;
       tol.seed = args->flags.seed;
@@ -151,8 +187,18 @@ void add_regress(CLI::App& app, Action& action) {
       if (alpha->count()) tol.alpha = args->flags.alpha, tol.origin["alpha"] = "flag";
       if (no_sig->count()) tol.significance = false, tol.origin["significance"] = "flag";
       if (throughput->count()) tol.throughput = args->flags.throughput, tol.origin["throughput"] = "flag";
-      const RegressionReport verdict = check_regressions(baseline, current, tol);
-      std::cout << render_regressions(verdict, args->baseline, args->current) << std::flush;
+      if (median) {
+        std::cout << fmt::format("baseline: median of the last {} passing run{} under {} (window {}; significance off: a median "
+                                 "of runs has no per-item scores for the paired bootstrap, so only the tolerances decide):\n",
+                                 median->runs.size(), median->runs.size() == 1 ? "" : "s", args->history, args->window);
+        for (const std::string& used : median->used) std::cout << "  " << used << '\n';
+        for (const std::string& note : median->notes) std::cout << "  " << note << '\n';
+        std::cout << '\n';
+      }
+      const RegressionReport verdict = median ? check_against_median(*median, current, tol) : check_regressions(baselines, currents, tol);
+      const std::string baseline_source = median ? fmt::format("median of {} runs under {}", median->runs.size(), args->history)
+                                                 : fmt::format("{}", fmt::join(args->baselines, " "));
+      std::cout << render_regressions(verdict, baseline_source, current_source) << std::flush;
       return verdict.regressed() ? 1 : 0;
     };
   });

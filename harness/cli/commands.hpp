@@ -18,6 +18,8 @@ void add_plugins_command(CLI::App& app, Action& action);
 void add_version_command(CLI::App& app, Action& action);
 void add_tokenizer_command(CLI::App& app, Action& action);
 void add_report_commands(CLI::App& app, Action& action);  // report, compare, regress
+void add_history_command(CLI::App& app, Action& action);   // history (cmd_history.cpp): series over many runs, step changes
+void add_sweep_command(CLI::App& app, Action& action);    // sweep (cmd_sweep.cpp): a grid of runs as child processes
 void add_data_command(CLI::App& app, Action& action);
 void add_encode_command(CLI::App& app, Action& action);    // encode (cmd_encode.cpp)
 void add_tokenize_command(CLI::App& app, Action& action);  // tokenize (cmd_tokenize.cpp)

@@ -63,6 +63,8 @@ int main(int argc, char** argv) {
   sentbench::cli::add_version_command(app, action);
   sentbench::cli::add_tokenizer_command(app, action);
   sentbench::cli::add_report_commands(app, action);
+  sentbench::cli::add_history_command(app, action);
+  sentbench::cli::add_sweep_command(app, action);
   sentbench::cli::add_data_command(app, action);
   sentbench::cli::add_encode_command(app, action);
   sentbench::cli::add_tokenize_command(app, action);

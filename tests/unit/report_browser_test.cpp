@@ -11,6 +11,7 @@
 
 #include "report_fixtures.hpp"
 #include "sentbench/io.hpp"
+#include "sweep_report.hpp"
 #include "test_util.hpp"
 #include "writers.hpp"
 
@@ -110,6 +111,43 @@ TEST(ReportBrowser, ReportHtmlRendersWithoutConsoleErrors) {
   EXPECT_GT(fs::file_size(shot), 50'000u) << "a nearly empty screenshot: " << shot;
   const std::string head = read_file(shot).substr(0, 8);
   EXPECT_EQ(head, std::string("\x89PNG\r\n\x1a\n", 8));
+  std::cerr << "screenshot: " << shot.string() << '\n';
+}
+
+// sweep.html (`sentbench sweep`) from constructed runs: 2 learning rates × 2 seeds, one task.
+TEST(ReportBrowser, SweepHtmlRendersWithoutConsoleErrors) {
+  REQUIRE_CHROMIUM(chromium);
+  test::TempDir tmp;
+  const SweepPlan plan = plan_sweep({parse_grid_axis("train.lr=1e-3,3e-3")}, 2, 42);
+  std::vector<SweepRunOutcome> outcomes(plan.runs.size());
+  for (std::size_t r = 0; r < plan.runs.size(); ++r) {
+    std::vector<double> items = test::query_scores(40, 3 + static_cast<unsigned>(r));
+    for (double& v : items) v = v * 0.5 + 0.1 * static_cast<double>(plan.runs[r].config);
+    outcomes[r].status = "done";
+    outcomes[r].report = test::constructed_report(plan.runs[r].name, items);
+  }
+  SweepReportOptions options;
+  options.title = "Sweep of constructed.toml over train.lr";
+  const fs::path page = tmp / "sweep.html";
+  write_file_atomic(page, render_sweep_html(summarize_sweep(plan, outcomes, options)));
+
+  const BrowserRun dom = run_chromium(chromium, page, "--dump-dom");
+  ASSERT_EQ(dom.exit_code, 0) << dom.log;
+  EXPECT_TRUE(dom.console_lines().empty()) << "sweep.html logged to the browser console:" << joined(dom.console_lines());
+  EXPECT_TRUE(test::has_substr(dom.out, "<h1>Sweep of constructed.toml over train.lr</h1>"));
+  EXPECT_TRUE(test::has_substr(dom.out, "<td class=\"diff\">1e-3</td>"));
+  std::size_t svgs = 0;
+  for (std::size_t at = dom.out.find("<svg"); at != std::string::npos; at = dom.out.find("<svg", at + 1)) ++svgs;
+  EXPECT_EQ(svgs, 2u) << "the score-against-lr plot and the per-configuration bars";
+
+  const fs::path shot = fs::path(SENTBENCH_BINARY_DIR) / "tests" / "sweep_html_screenshot.png";
+  std::error_code ec;
+  fs::remove(shot, ec);
+  const BrowserRun png = run_chromium(chromium, page, "--screenshot='" + shot.string() + "'");
+  ASSERT_EQ(png.exit_code, 0) << png.log;
+  EXPECT_TRUE(png.console_lines().empty()) << joined(png.console_lines());
+  ASSERT_TRUE(fs::exists(shot)) << png.log;
+  EXPECT_EQ(read_file(shot).substr(0, 8), std::string("\x89PNG\r\n\x1a\n", 8));
   std::cerr << "screenshot: " << shot.string() << '\n';
 }
 

@@ -116,6 +116,23 @@ TEST(ReportCli, RegressTakesTolerancesFromTheCurrentRecipe) {
   EXPECT_EQ(r.exit_code, 1) << r.output;  // an explicit flag beats the recipe
 }
 
+TEST(ReportCli, RegressTakesSeveralRunsASideAndUsesTheirSpread) {
+  ReportFiles f;
+  // Two runs a side: the "regressed" mean is 0.02 lower than the baseline mean but the seeds spread by
+  // 0.04, so the t interval includes 0 and only the absolute tolerance could fail it (it does: 0.02 > 0.01).
+  const fs::path also_base = f.tmp / "baseline-seed2.json";
+  write_file_atomic(also_base, read_file(f.noisy));
+  const auto r = run_cli("regress --baseline " + quoted(f.baseline) + " " + quoted(also_base) + " --current " + quoted(f.regressed) +
+                         " " + quoted(f.baseline));
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("2 baseline and 2 current runs"));
+  EXPECT_THAT(r.output, HasSubstr("means over 2 and 2 runs; seed t interval 95%"));
+  EXPECT_THAT(r.output, HasSubstr("includes 0"));
+  const auto loose = run_cli("regress --max-drop 0.05 --baseline " + quoted(f.baseline) + " " + quoted(also_base) +
+                             " --current " + quoted(f.regressed) + " " + quoted(f.baseline));
+  EXPECT_EQ(loose.exit_code, 0) << loose.output;
+}
+
 TEST(ReportCli, RegressExitsTwoOnUnusableInput) {
   ReportFiles f;
   write_file_atomic(f.tmp / "results.json", R"({"schema": "sentbench.results/1", "tasks": []})");
