@@ -114,7 +114,13 @@ std::string line_chart(const std::vector<Series>& series, const LineChartOptions
   const double y_step_guess = y_ticks.size() > 1 ? y_ticks[1] - y_ticks[0] : 1;
   std::size_t longest = 1;
   for (const double t : y_ticks) longest = std::max(longest, tick_label(t, y_step_guess).size());
-  const double left = std::max(40.0, 26.0 + 6.5 * static_cast<double>(longest)), right = o.width - 12.0, top = 26,
+  // The legend sits right of the title; when both do not fit on one line it gets a line of its own.
+  double legend_width = 0;
+  if (series.size() > 1) {
+    for (const auto& s : series) legend_width += 14 + 6.5 * static_cast<double>(s.name.size());
+  }
+  const double legend_y = 4 + 7.5 * static_cast<double>(o.title.size()) + legend_width > o.width - 12.0 ? 24 : 8;
+  const double left = std::max(40.0, 26.0 + 6.5 * static_cast<double>(longest)), right = o.width - 12.0, top = 18 + legend_y,
                bottom = o.height - 34.0;
   auto px = [&](double x) { return left + (x - x_min) / (x_max - x_min) * (right - left); };
   auto py = [&](double y) { return bottom - (y - y_min) / (y_max - y_min) * (bottom - top); };
@@ -171,8 +177,8 @@ std::string line_chart(const std::vector<Series>& series, const LineChartOptions
     double x = right;
     for (auto it = series.rbegin(); it != series.rend(); ++it) {
       x -= 14 + 6.5 * static_cast<double>(it->name.size());
-      out += fmt::format("<rect x=\"{}\" y=\"8\" width=\"10\" height=\"10\" fill=\"{}\"/><text x=\"{}\" y=\"17\" fill=\"{}\">{}</text>\n",
-                         c(x), it->color, c(x + 13), kText, escape(it->name));
+      out += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"10\" height=\"10\" fill=\"{}\"/><text x=\"{}\" y=\"{}\" fill=\"{}\">{}</text>\n",
+                         c(x), fmt::format("{:g}", legend_y), it->color, c(x + 13), fmt::format("{:g}", legend_y + 9), kText, escape(it->name));
     }
   }
   return out + "</svg>\n";
