@@ -13,6 +13,8 @@
 
 #include <fmt/format.h>
 
+#include "html_style.hpp"
+
 #include "sentbench/errors.hpp"
 #include "sentbench/io.hpp"
 #include "svg.hpp"
@@ -486,19 +488,9 @@ std::string history_markdown(const History& h) {
 
 namespace {
 
-constexpr const char* kStyle = R"(
-body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; color: #222; margin: 0; background: #fafafa; }
+constexpr const char* kPageStyle = R"(
 main { max-width: 1120px; margin: 0 auto; padding: 16px 24px 48px; }
-h1 { font-size: 22px; margin: 8px 0 4px; }
-h2 { font-size: 18px; margin: 28px 0 8px; border-bottom: 1px solid #ddd; padding-bottom: 4px; }
-p.summary { color: #555; margin: 0 0 8px; }
-table { border-collapse: collapse; margin: 6px 0 12px; font-size: 13px; background: #fff; }
-th, td { border: 1px solid #ddd; padding: 3px 8px; text-align: left; vertical-align: top; }
-th { background: #f0f0f0; }
-td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 td.worse { color: #b91c1c; font-weight: 600; }
-.charts { display: flex; flex-wrap: wrap; gap: 12px; }
-.chart { background: #fff; border: 1px solid #e5e5e5; }
 .note { color: #666; font-size: 13px; margin: 2px 4px 6px; max-width: 520px; }
 )";
 
@@ -570,7 +562,7 @@ std::string series_chart(const History& h, const HistorySeries& s) {
 std::string history_html(const History& h) {
   const std::string title = headline(h);
   std::string out = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
-  out += fmt::format("<title>{}</title>\n<style>{}</style>\n</head>\n<body>\n<main>\n", svg::escape(title), kStyle);
+  out += fmt::format("<title>{}</title>\n<style>{}</style>\n</head>\n<body>\n<main>\n", svg::escape(title), std::string(kBaseStyle) + kPageStyle);
   out += fmt::format("<h1>{}</h1>\n", svg::escape(title));
   out += fmt::format("<p class=\"summary\">Dates from: {}. Step detection: {}.</p>\n", svg::escape(date_sources(h)),
                      svg::escape(method_text(h.options)));

@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "html_style.hpp"
+
 #include "report_view.hpp"
 #include "svg.hpp"
 #include "text_table.hpp"
@@ -18,20 +20,9 @@ using svg::escape;
 constexpr const char* kModelColor = "#2563eb";
 constexpr const char* kBaselineColors[] = {"#9ca3af", "#f59e0b", "#10b981", "#a855f7", "#ef4444"};
 
-constexpr const char* kStyle = R"(
-body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; color: #222; margin: 0; background: #fafafa; }
+constexpr const char* kPageStyle = R"(
 main { max-width: 1120px; margin: 0 auto; padding: 16px 24px 48px; }
-h1 { font-size: 22px; margin: 8px 0 4px; }
-h2 { font-size: 18px; margin: 28px 0 8px; border-bottom: 1px solid #ddd; padding-bottom: 4px; }
 h3 { font-size: 15px; margin: 18px 0 6px; }
-p.summary { color: #555; margin: 0 0 8px; }
-nav a { margin-right: 14px; color: #2563eb; text-decoration: none; font-size: 14px; }
-table { border-collapse: collapse; margin: 6px 0 12px; font-size: 13px; background: #fff; }
-th, td { border: 1px solid #ddd; padding: 3px 8px; text-align: left; vertical-align: top; }
-th { background: #f0f0f0; }
-td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
-.charts { display: flex; flex-wrap: wrap; gap: 12px; }
-.chart { background: #fff; border: 1px solid #e5e5e5; }
 .note { color: #666; font-size: 13px; }
 code, pre { font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size: 12px; }
 pre { background: #fff; border: 1px solid #ddd; padding: 8px; overflow-x: auto; }
@@ -276,7 +267,7 @@ std::string render_html(const Report& report) {
   out += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n";
   // Nothing may be fetched, not even a favicon: the page must render the same offline.
   out += "<link rel=\"icon\" href=\"data:,\">\n";
-  out += fmt::format("<title>{}</title>\n<style>{}</style>\n</head>\n<body>\n<main>\n", escape(report.title), kStyle);
+  out += fmt::format("<title>{}</title>\n<style>{}</style>\n</head>\n<body>\n<main>\n", escape(report.title), std::string(kBaseStyle) + kPageStyle);
   out += fmt::format("<h1>{}</h1>\n<p class=\"summary\">{}</p>\n", escape(report.title), escape(without_backticks(one_line_summary(report))));
   out += "<nav><a href=\"#results\">Results</a><a href=\"#training\">Training</a><a href=\"#speed\">Speed</a>"
          "<a href=\"#metrics\">Metrics</a><a href=\"#run\">Run</a></nav>\n";

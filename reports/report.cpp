@@ -31,11 +31,7 @@ json parse_json_file(const fs::path& path) {
   } catch (const Error& e) {
     throw ConfigError(fmt::format("{}: cannot read: {}", path.string(), e.what()));
   }
-  try {
-    return json::parse(text);
-  } catch (const json::parse_error& e) {
-    throw ConfigError(fmt::format("{}: not valid JSON: {}", path.string(), e.what()));
-  }
+  return parse_json_text(text, path.string());
 }
 
 // ---- reading the pieces -------------------------------------------------------------------------
@@ -545,12 +541,7 @@ std::string report_to_json(const Report& report) {
 }
 
 Report parse_report(const std::string& text, const std::string& source) {
-  json j;
-  try {
-    j = json::parse(text);
-  } catch (const json::parse_error& e) {
-    throw ConfigError(fmt::format("{}: not valid JSON: {}", source, e.what()));
-  }
+  json j = parse_json_text(text, source);
   const JsonView v(j, source);
   v.expect_object();
   const std::string schema = v.str("schema");

@@ -11,6 +11,8 @@
 
 #include <fmt/format.h>
 
+#include "html_style.hpp"
+
 #include "sentbench/errors.hpp"
 #include "sentbench/io.hpp"
 #include "svg.hpp"
@@ -152,21 +154,10 @@ std::string legend(const SweepSummary& s) {
 
 constexpr const char* kSeriesColors[] = {"#2563eb", "#f59e0b", "#10b981", "#a855f7", "#ef4444", "#6b7280"};
 
-constexpr const char* kStyle = R"(
-body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; color: #222; margin: 0; background: #fafafa; }
+constexpr const char* kPageStyle = R"(
 main { max-width: 1280px; margin: 0 auto; padding: 16px 24px 48px; }
-h1 { font-size: 22px; margin: 8px 0 4px; }
-h2 { font-size: 18px; margin: 28px 0 8px; border-bottom: 1px solid #ddd; padding-bottom: 4px; }
-p.summary { color: #555; margin: 0 0 8px; }
-nav a { margin-right: 14px; color: #2563eb; text-decoration: none; font-size: 14px; }
-table { border-collapse: collapse; margin: 6px 0 12px; font-size: 13px; background: #fff; }
-th, td { border: 1px solid #ddd; padding: 3px 8px; text-align: left; vertical-align: top; }
-th { background: #f0f0f0; }
-td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 td.diff { background: #fef3c7; font-weight: 600; }
 tr.best td { background: #ecfdf5; }
-.charts { display: flex; flex-wrap: wrap; gap: 12px; }
-.chart { background: #fff; border: 1px solid #e5e5e5; }
 .note { color: #666; font-size: 13px; }
 code { font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size: 12px; }
 )";
@@ -690,7 +681,7 @@ std::string render_sweep_html(const SweepSummary& s) {
   std::string out = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
   out += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n";
   out += "<link rel=\"icon\" href=\"data:,\">\n";  // nothing fetched, not even a favicon
-  out += fmt::format("<title>{}</title>\n<style>{}</style>\n</head>\n<body>\n<main>\n", escape(s.title), kStyle);
+  out += fmt::format("<title>{}</title>\n<style>{}</style>\n</head>\n<body>\n<main>\n", escape(s.title), std::string(kBaseStyle) + kPageStyle);
   out += fmt::format("<h1>{}</h1>\n<p class=\"summary\">{}</p>\n", escape(s.title), escape(headline(s)));
   out += "<nav><a href=\"#configurations\">Configurations</a><a href=\"#plots\">Plots</a><a href=\"#runs\">Runs</a></nav>\n";
   out += "<ul class=\"note\">\n";

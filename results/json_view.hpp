@@ -14,6 +14,15 @@
 
 namespace sentbench {
 
+// `text` parsed as JSON; ConfigError "SOURCE: not valid JSON: ..." when it is not.
+inline nlohmann::json parse_json_text(const std::string& text, const std::string& source) {
+  try {
+    return nlohmann::json::parse(text);
+  } catch (const nlohmann::json::parse_error& e) {
+    throw ConfigError(fmt::format("{}: not valid JSON: {}", source, e.what()));
+  }
+}
+
 // A located view of a JSON value: typed getters with defaults for missing fields.
 class JsonView {
  public:

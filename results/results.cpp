@@ -262,12 +262,7 @@ std::string results_to_json(const std::vector<TaskResult>& tasks) {
 }
 
 std::vector<TaskResult> results_from_json(const std::string& text, const std::string& source) {
-  json j;
-  try {
-    j = json::parse(text);
-  } catch (const json::parse_error& e) {
-    throw ConfigError(fmt::format("{}: not valid JSON: {}", source, e.what()));
-  }
+  json j = parse_json_text(text, source);
   const JsonView v(j, source);
   v.expect_object();
   const std::string schema = v.str("schema");
