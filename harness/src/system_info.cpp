@@ -13,16 +13,14 @@
 #include "sentbench/threads.hpp"
 #include "sentbench/version.hpp"
 
-#ifndef SENTBENCH_GIT_COMMIT
-#define SENTBENCH_GIT_COMMIT "unknown"
-#endif
-
 namespace sentbench {
+
+const char* build_git_commit();  // generated at build time (cmake/git_commit.cmake)
 
 SystemInfo system_info() {
   SystemInfo info;
   info.sentbench_version = kVersion;
-  info.git_commit = SENTBENCH_GIT_COMMIT;
+  info.git_commit = build_git_commit();
   info.cores = static_cast<int>(std::thread::hardware_concurrency());
   std::ifstream cpuinfo("/proc/cpuinfo");
   for (std::string line; std::getline(cpuinfo, line);) {

@@ -33,6 +33,20 @@ TEST(Cli, UsageErrorsExitTwo) {
   EXPECT_EQ(run_cli("validate /no/such/recipe.toml").exit_code, 2);
 }
 
+// The commit in `version` (and in every report) is taken at build time: it once came from CMake's configure
+// step, so a build tree rebuilt after new commits kept reporting the commit it was configured at.
+TEST(Cli, VersionNamesTheCommitTheBinaryWasBuiltFrom) {
+  const auto head = sentbench::test::run_command("git -C " + std::string(SENTBENCH_SOURCE_DIR) +
+                                                 " rev-parse --short=12 HEAD");
+  if (head.exit_code != 0) GTEST_SKIP() << "the source tree is not a git checkout: " << head.output;
+  const std::string commit = head.output.substr(0, 12);
+  const auto r = run_cli("version");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  // "-dirty" follows when tracked files differ from the commit.
+  EXPECT_TRUE(contains(r.output, "(commit " + commit + ")") || contains(r.output, "(commit " + commit + "-dirty)"))
+      << "HEAD is " << commit << "; rebuild after committing. Output:\n" << r.output;
+}
+
 TEST(Cli, ValidateGoodRecipePrintsResolvedRecipe) {
   const auto r = run_cli("validate " + kRecipes + "cli_good.toml --set encoder.dim=128");
   EXPECT_EQ(r.exit_code, 0) << r.output;
