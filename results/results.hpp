@@ -9,6 +9,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -35,6 +36,13 @@ struct MetricInfo {
   bool is_main = false;         // the task's main metric
   bool is_count = false;        // a count (queries skipped, subsets): shown as an integer, never compared
   std::string mteb_name;        // its key in MTEB's result files ("" = the name with '@k' → '_at_k')
+
+  // The three kinds a task type declares: its main score, another score, a count.
+  static MetricInfo main(std::string name) { return {std::move(name), true, true, false, {}}; }
+  static MetricInfo score(std::string name, bool higher_is_better = true) {
+    return {std::move(name), higher_is_better, false, false, {}};
+  }
+  static MetricInfo count(std::string name) { return {std::move(name), false, false, true, {}}; }
 };
 
 // Per-item values behind a main score (per query, per STS pair, per clustering subset), kept so that

@@ -126,7 +126,7 @@ TaskTypeSpec classification_spec() {
   TaskTypeSpec spec;
   spec.info.type = "classification";
   spec.info.main_metric = "accuracy";
-  spec.info.metrics = {{"accuracy", true, true}, {"f1", true, false}, {"f1_weighted", true, false}};
+  spec.info.metrics = {MetricInfo::main("accuracy"), MetricInfo::score("f1"), MetricInfo::score("f1_weighted")};
   spec.info.item_noun = "texts";
   spec.info.item_noun_one = "text";
   spec.keys = kClassificationKeys;

@@ -165,8 +165,9 @@ TaskTypeSpec clustering_spec() {
   TaskTypeSpec spec;
   spec.info.type = "clustering";
   spec.info.main_metric = "v_measure";
-  spec.info.metrics = {{"v_measure", true, true}, {"v_measure_std", false, false}, {"homogeneity", true, false},
-                       {"completeness", true, false}, {"subsets", false, false, true}};
+  spec.info.metrics = {MetricInfo::main("v_measure"), MetricInfo::score("v_measure_std", false),
+                       MetricInfo::score("homogeneity"), MetricInfo::score("completeness"),
+                       MetricInfo::count("subsets")};
   spec.info.item_noun = "texts";
   spec.info.item_noun_one = "text";
   spec.info.mteb_per_item = "v_measures";  // MTEB keeps the V-measure of every subset

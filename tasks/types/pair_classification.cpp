@@ -137,7 +137,7 @@ TaskTypeSpec pair_classification_spec() {
   TaskTypeSpec spec;
   spec.info.type = "pair_classification";
   spec.info.main_metric = "max_ap";
-  spec.info.metrics = {{"max_ap", true, true}, {"max_accuracy", true, false}, {"max_f1", true, false}};
+  spec.info.metrics = {MetricInfo::main("max_ap"), MetricInfo::score("max_accuracy"), MetricInfo::score("max_f1")};
   spec.info.item_statistic = ItemStatistic::kAveragePrecision;
   spec.info.item_noun = "pairs";
   spec.info.item_noun_one = "pair";

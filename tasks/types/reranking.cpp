@@ -137,7 +137,7 @@ TaskTypeSpec reranking_spec() {
   TaskTypeSpec spec;
   spec.info.type = "reranking";
   spec.info.main_metric = "map";
-  spec.info.metrics = {{"map", true, true}, {"mrr", true, false}, {"recall_at_10", true, false}};
+  spec.info.metrics = {MetricInfo::main("map"), MetricInfo::score("mrr"), MetricInfo::score("recall_at_10")};
   spec.info.item_noun = "queries";
   spec.info.item_noun_one = "query";
   spec.keys = kRerankingKeys;

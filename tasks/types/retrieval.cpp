@@ -159,7 +159,7 @@ TaskTypeSpec retrieval_spec() {
   TaskTypeSpec spec;
   spec.info.type = "retrieval";
   spec.info.main_metric = "ndcg@10";
-  spec.info.metrics = {{"ndcg@10", true, true}, {"queries_skipped", false, false, true}};
+  spec.info.metrics = {MetricInfo::main("ndcg@10"), MetricInfo::count("queries_skipped")};
   spec.info.item_noun = "queries";
   spec.info.item_noun_one = "query";
   spec.keys = kRetrievalKeys;

@@ -130,7 +130,7 @@ TaskTypeSpec sts_spec() {
   TaskTypeSpec spec;
   spec.info.type = "sts";
   spec.info.main_metric = "spearman";
-  spec.info.metrics = {{"spearman", true, true}, {"pearson", true, false}};
+  spec.info.metrics = {MetricInfo::main("spearman"), MetricInfo::score("pearson")};
   spec.info.item_statistic = ItemStatistic::kSpearman;  // Spearman of cosine against gold, over pairs
   spec.info.item_noun = "pairs";
   spec.info.item_noun_one = "pair";

@@ -79,7 +79,7 @@ TaskTypeSpec nearest_neighbour_spec() {
   TaskTypeSpec spec;
   spec.info.type = "nearest_neighbour";
   spec.info.main_metric = "nn_accuracy";
-  spec.info.metrics = {{"nn_accuracy", true, true}, {"texts", false, false, true}};
+  spec.info.metrics = {MetricInfo::main("nn_accuracy"), MetricInfo::count("texts")};
   spec.info.item_noun = "texts";
   spec.info.item_noun_one = "text";
   spec.keys = {{"path", ValueType::kPath, true, "TSV of text<TAB>group lines"},
