@@ -8,6 +8,7 @@
 #include <random>
 #include <unordered_map>
 
+#include <boost/math/distributions/students_t.hpp>
 #include <fmt/format.h>
 
 #include "sentbench/errors.hpp"
@@ -193,6 +194,44 @@ BootstrapResult paired_bootstrap(const PairedItems& items, const BootstrapOption
   result.low = quantile(deltas, options.alpha / 2);
   result.high = quantile(deltas, 1 - options.alpha / 2);
   return result;
+}
+
+SeedSpread seed_spread(const std::vector<double>& v) {
+  SeedSpread s;
+  s.runs = v.size();
+  for (const double x : v) s.mean += x;
+  s.mean /= static_cast<double>(v.size());
+  if (v.size() > 1) {
+    double ss = 0;
+    for (const double x : v) ss += (x - s.mean) * (x - s.mean);
+    s.std = std::sqrt(ss / static_cast<double>(v.size() - 1));
+  }
+  return s;
+}
+
+std::optional<SeedTest> seed_test(const SeedSpread& a, const SeedSpread& b, double alpha) {
+  if (a.runs < 2 && b.runs < 2) return std::nullopt;
+  const double na = static_cast<double>(a.runs), nb = static_cast<double>(b.runs);
+  // One run on a side: it is assumed to vary between seeds as the other side does.
+  const double va = (a.runs > 1 ? a.std * a.std : b.std * b.std) / na;
+  const double vb = (b.runs > 1 ? b.std * b.std : a.std * a.std) / nb;
+  SeedTest t;
+  t.alpha = alpha;
+  t.delta = b.mean - a.mean;
+  if (a.runs > 1 && b.runs > 1) {
+    t.df = (va + vb) * (va + vb) / (va * va / (na - 1) + vb * vb / (nb - 1));
+  } else {
+    t.df = static_cast<double>(std::max(a.runs, b.runs) - 1);
+  }
+  const double se = std::sqrt(va + vb);
+  if (!(se > 0) || !(t.df > 0)) {
+    t.low = t.high = t.delta;  // no spread at all: the interval is the point
+    return t;
+  }
+  const double q = boost::math::quantile(boost::math::students_t(t.df), 1 - alpha / 2);
+  t.low = t.delta - q * se;
+  t.high = t.delta + q * se;
+  return t;
 }
 
 }  // namespace sentbench

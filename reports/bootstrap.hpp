@@ -1,5 +1,6 @@
-// Paired bootstrap over the items of a task: how sure can we be that run B differs from run A?
-// Both runs are resampled with the same item indices, so per-item difficulty cancels out.
+// Paired bootstrap over the items of a task: how sure can we be that run B differs from run A? Both
+// runs are resampled with the same item indices, so per-item difficulty cancels out. And the
+// between-seed t interval, for when each side has several runs (seeds) of one configuration.
 #pragma once
 
 #include <cstdint>
@@ -58,5 +59,30 @@ struct BootstrapResult {
 
 // Paired bootstrap of statistic(B) - statistic(A). ConfigError when there are no items.
 BootstrapResult paired_bootstrap(const PairedItems& items, const BootstrapOptions& options = {});
+
+// Between-seed statistics: a task's main score over the runs (seeds) of one configuration.
+struct SeedSpread {
+  std::size_t runs = 0;
+  double mean = 0;
+  double std = 0;  // sample standard deviation (n - 1); 0 for one run
+};
+
+// Difference of two groups' mean main scores with a Student-t interval from the between-seed spread
+// (Welch's when both groups have two runs or more; with one run on a side, that side is assumed to
+// vary as much as the other).
+struct SeedTest {
+  double delta = 0;
+  double low = 0;
+  double high = 0;
+  double df = 0;
+  double alpha = 0.05;
+  bool excludes_zero() const { return low > 0 || high < 0; }
+};
+
+// Mean and sample standard deviation of one configuration's main scores over its seeds.
+SeedSpread seed_spread(const std::vector<double>& values);
+// Welch's t interval (1 - alpha) for mean(b) - mean(a) from the between-seed spread; nullopt when
+// neither side has two runs. Shared by compare, regress and the sweep report.
+std::optional<SeedTest> seed_test(const SeedSpread& a, const SeedSpread& b, double alpha);
 
 }  // namespace sentbench

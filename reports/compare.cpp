@@ -7,7 +7,6 @@
 #include <limits>
 #include <set>
 
-#include <boost/math/distributions/students_t.hpp>
 #include <fmt/format.h>
 
 #include "json_view.hpp"
@@ -61,45 +60,6 @@ std::string configuration_key(const Report& r, std::size_t index) {
     for (const char* key : {"seed", "name", "output_dir"}) recipe["run"].erase(key);
   }
   return recipe.dump();
-}
-
-SeedSpread spread_of(const std::vector<double>& v) {
-  SeedSpread s;
-  s.runs = v.size();
-  for (const double x : v) s.mean += x;
-  s.mean /= static_cast<double>(v.size());
-  if (v.size() > 1) {
-    double ss = 0;
-    for (const double x : v) ss += (x - s.mean) * (x - s.mean);
-    s.std = std::sqrt(ss / static_cast<double>(v.size() - 1));
-  }
-  return s;
-}
-
-// Welch's t interval for mean(b) - mean(a); nullopt when neither side has two runs.
-std::optional<SeedTest> seed_test(const SeedSpread& a, const SeedSpread& b, double alpha) {
-  if (a.runs < 2 && b.runs < 2) return std::nullopt;
-  const double na = static_cast<double>(a.runs), nb = static_cast<double>(b.runs);
-  // One run on a side: it is assumed to vary between seeds as the other side does.
-  const double va = (a.runs > 1 ? a.std * a.std : b.std * b.std) / na;
-  const double vb = (b.runs > 1 ? b.std * b.std : a.std * a.std) / nb;
-  SeedTest t;
-  t.alpha = alpha;
-  t.delta = b.mean - a.mean;
-  if (a.runs > 1 && b.runs > 1) {
-    t.df = (va + vb) * (va + vb) / (va * va / (na - 1) + vb * vb / (nb - 1));
-  } else {
-    t.df = static_cast<double>(std::max(a.runs, b.runs) - 1);
-  }
-  const double se = std::sqrt(va + vb);
-  if (!(se > 0) || !(t.df > 0)) {
-    t.low = t.high = t.delta;  // no spread at all: the interval is the point
-    return t;
-  }
-  const double q = boost::math::quantile(boost::math::students_t(t.df), 1 - alpha / 2);
-  t.low = t.delta - q * se;
-  t.high = t.delta + q * se;
-  return t;
 }
 
 }  // namespace
@@ -197,7 +157,7 @@ Comparison compare_reports(const std::vector<Report>& reports, const std::vector
       for (const SeedGroup& g : c.groups) {
         std::vector<double> scores;
         for (const std::size_t m : g.members) scores.push_back(found[m]->model.main_score);
-        tc.seeds.push_back(spread_of(scores));
+        tc.seeds.push_back(seed_spread(scores));
       }
       tc.seed_tests.resize(c.groups.size());
       for (std::size_t g = 1; g < c.groups.size(); ++g) tc.seed_tests[g] = seed_test(tc.seeds[0], tc.seeds[g], options.alpha);
@@ -586,7 +546,7 @@ RegressionReport check_regressions(const std::vector<Report>& baselines, const s
     f.reason = fmt::format("{}", fmt::join(kept, "; "));
     const std::vector<double> a = main_scores(baselines, f.task), b = main_scores(currents, f.task);
     if (a.empty() || b.empty()) continue;
-    const std::optional<SeedTest> t = seed_test(spread_of(a), spread_of(b), tol.alpha);
+    const std::optional<SeedTest> t = seed_test(seed_spread(a), seed_spread(b), tol.alpha);
     const std::string means = fmt::format("means over {} and {} runs", a.size(), b.size());
     if (!t) {
       f.reason = f.reason.empty() ? means : means + "; " + f.reason;
@@ -616,17 +576,25 @@ std::string render_regressions(const RegressionReport& r, const std::string& bas
   };
   std::string out = fmt::format("regress: baseline {}, current {}\n", baseline_source, current_source);
   out += fmt::format("tolerances: main score may drop {} ({})", fixed(t.main_score), origin("main_score"));
-  if (t.significance) {
+  if (t.significance && r.window_runs > 0) {
+    out += fmt::format("; a significant drop fails above {} ({}; outside the window's {} t prediction interval ({}))",
+                       fixed(t.min_drop), origin("min_drop"), level_text(t.alpha), origin("alpha"));
+  } else if (t.significance) {
     out += fmt::format("; a significant drop fails above {} ({}; paired bootstrap, {} interval ({}), {} resamples, seed {})", fixed(t.min_drop),
                        origin("min_drop"), level_text(t.alpha), origin("alpha"), t.resamples, t.seed);
   } else {
     out += fmt::format("; significance not used ({})", origin("significance"));
   }
-  if (t.significance) {
+  if (t.significance && r.window_runs == 0) {
     out += fmt::format("; fewer than {} paired items: not testable", t.min_items);
   }
   out += fmt::format("; throughput may drop {:.1f}% ({})\n", 100 * t.throughput, origin("throughput"));
-  if (t.significance && r.baseline_runs == 1 && r.current_runs == 1) {
+  if (t.significance && r.window_runs > 0) {
+    out += fmt::format("(main scores against the median of {} runs; a drop is significant when the current score lies "
+                       "outside the interval where one more run of the window would fall, mean ± t·s·√(1 + 1/n), "
+                       "which needs 3 runs or more)\n",
+                       r.window_runs);
+  } else if (t.significance && r.baseline_runs == 1 && r.current_runs == 1) {
     out += "(one run a side: the bootstrap resamples items; seed-to-seed variance is not covered)\n";
   } else if (t.significance) {
     out += fmt::format("({} baseline and {} current runs: main scores are means, tested against the between-seed spread)\n",

@@ -29,25 +29,6 @@ struct SeedGroup {
   std::vector<std::size_t> members;   // report indices
 };
 
-// A task's main score over the runs of one seed group.
-struct SeedSpread {
-  std::size_t runs = 0;
-  double mean = 0;
-  double std = 0;  // sample standard deviation (n - 1); 0 for one run
-};
-
-// Difference of two groups' mean main scores with a Student-t interval from the between-seed spread
-// (Welch's when both groups have two runs or more; with one run on a side, that side is assumed to
-// vary as much as the other).
-struct SeedTest {
-  double delta = 0;
-  double low = 0;
-  double high = 0;
-  double df = 0;
-  double alpha = 0.05;
-  bool excludes_zero() const { return low > 0 || high < 0; }
-};
-
 // One task present in every compared report: its metrics and, for each report after the first, the
 // paired bootstrap of its main score against the first (nullopt with a note when items do not pair).
 struct TaskComparison {
@@ -124,6 +105,9 @@ struct RegressionReport {
   Tolerances tolerances;
   std::size_t baseline_runs = 1;  // runs per side: more than one on both sides brings the between-seed spread in
   std::size_t current_runs = 1;
+  // regress --history: the baseline is the median of this many runs, and significance is the current
+  // score against their t prediction interval (0: not a history gate).
+  std::size_t window_runs = 0;
   bool regressed() const;
 };
 

@@ -11,6 +11,7 @@
 #include <map>
 #include <set>
 
+#include <boost/math/distributions/students_t.hpp>
 #include <fmt/format.h>
 
 #include "html_style.hpp"
@@ -715,6 +716,7 @@ MedianBaseline median_baseline(const std::vector<HistoryRun>& history, std::size
         seconds.push_back(o->model.encode_seconds);
       }
     }
+    out.window_scores[t.name] = scores;
     t.model.main_score = median_of(scores);
     t.model.metrics[t.main_metric] = t.model.main_score;
     t.model.per_item = {};
@@ -743,9 +745,18 @@ MedianBaseline median_baseline(const std::vector<HistoryRun>& history, std::size
 }
 
 RegressionReport check_against_median(const MedianBaseline& baseline, const Report& current, Tolerances tol) {
-  tol.significance = false;
-  tol.origin["significance"] = "--history: a median of runs has no per-item scores to bootstrap";
+  const bool significance = tol.significance;
+  tol.significance = false;  // no paired bootstrap against a median; the window's spread below instead
+  // One nightly run against its window: at the bootstrap's usual 5% every twentieth night of each task
+  // would fail on noise alone, so the window's interval is 99% unless --alpha or the recipe says otherwise.
+  if (!tol.origin.count("alpha")) {
+    tol.alpha = kHistoryAlpha;
+    tol.origin["alpha"] = "default for --history";
+  }
   RegressionReport out = check_regressions(baseline.report, current, tol);
+  out.tolerances.significance = significance;
+  out.window_runs = baseline.runs.size();
+  if (significance) out.tolerances.origin["significance"] = "--history: the window's spread";
   for (RegressionFinding& f : out.findings) {
     std::vector<std::string> kept;
     std::size_t from = 0;
@@ -754,6 +765,34 @@ RegressionReport check_against_median(const MedianBaseline& baseline, const Repo
       const std::string part = f.reason.substr(from, to - from);
       if (part.rfind("no bootstrap", 0) != 0) kept.push_back(part);
       from = to + 2;
+    }
+    const TaskResult* task = baseline.report.find_task(f.task);
+    const auto window = baseline.window_scores.find(f.task);
+    if (significance && task && f.what == task->main_metric && std::isfinite(f.current) &&
+        window != baseline.window_scores.end()) {
+      const std::vector<double>& scores = window->second;
+      if (scores.size() < 3) {
+        kept.push_back(fmt::format("not testable: {} run{} in the window (3 or more give a spread)", scores.size(),
+                                   scores.size() == 1 ? "" : "s"));
+      } else {
+        const SeedSpread spread = seed_spread(scores);
+        const double n = static_cast<double>(scores.size());
+        const double half = boost::math::quantile(boost::math::students_t(n - 1), 1 - tol.alpha / 2) * spread.std *
+                            std::sqrt(1 + 1 / n);
+        const double low = spread.mean - half, high = spread.mean + half;
+        const bool higher_is_better = task->metric(task->main_metric).higher_is_better;
+        const bool outside = higher_is_better ? f.current < low : f.current > high;
+        const double drop = higher_is_better ? -f.change : f.change;
+        std::string text = fmt::format("window {:g}% prediction interval [{}, {}] ({} runs, s {})", 100.0 * (1.0 - tol.alpha),
+                                       fixed(low), fixed(high), scores.size(), fixed(spread.std));
+        if (outside && drop > tol.min_drop && !f.regressed) {
+          f.regressed = true;
+          text += fmt::format(": a significant drop of {} (> min_drop {})", fixed(drop), fixed(tol.min_drop));
+        } else {
+          text += outside ? ": outside, on the worse side" : ": inside";
+        }
+        kept.push_back(std::move(text));
+      }
     }
     f.reason = fmt::format("{}", fmt::join(kept, "; "));
   }

@@ -28,6 +28,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -137,6 +138,7 @@ struct MedianBaseline {
   std::vector<std::size_t> runs;   // indices into the history given, oldest first
   std::vector<std::string> used;   // the same runs as "source (run name, date, commit ...)"
   std::vector<std::string> notes;  // runs passed over and why
+  std::map<std::string, std::vector<double>> window_scores;  // task -> the window's main scores (its spread)
 };
 
 // The date of a report file or run folder as load_history() finds it, and its run id.
@@ -157,9 +159,12 @@ RunDate run_date(const std::filesystem::path& path);
 MedianBaseline median_baseline(const std::vector<HistoryRun>& history, std::size_t window,
                                const std::filesystem::path& current_path, const RunDate& current_date);
 
-// check_regressions() against a median baseline: the paired bootstrap needs one run's per-item scores,
-// so significance is turned off (and its "no bootstrap" remarks dropped); each score says it is a
-// median of the window.
+// check_regressions() against a median baseline. A median has no per-item scores to bootstrap, so
+// significance comes from the window's spread instead: a main score is a significant drop when it lies
+// outside the (1 - alpha) t prediction interval of one more run of the window, mean ± t(n-1)·s·√(1 + 1/n)
+// (n >= 3 runs), on the worse side, and dropped more than min_drop from the median. alpha is
+// kHistoryAlpha unless the tolerances' origin says it was set (flag or recipe).
+constexpr double kHistoryAlpha = 0.01;
 RegressionReport check_against_median(const MedianBaseline& baseline, const Report& current, Tolerances tolerances);
 
 }  // namespace sentbench

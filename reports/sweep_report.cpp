@@ -105,6 +105,11 @@ std::string seconds_cell(double v) { return std::isfinite(v) && v > 0 ? human_se
 std::string vs_best_cell(const SweepSummary& s, std::size_t i) {
   const SweepConfigSummary& c = s.configs[i];
   if (i == 0 && c.finished > 0) return "best";
+  if (c.vs_best_seeds) {
+    const SeedTest& t = *c.vs_best_seeds;
+    return fmt::format("{} [{}, {}]{}", signed_fixed(t.delta), signed_fixed(t.low), signed_fixed(t.high),
+                       t.excludes_zero() ? " *" : "");
+  }
   if (!c.vs_best) return "-";
   const BootstrapResult& b = *c.vs_best;
   return fmt::format("{} [{}, {}]{}", signed_fixed(b.delta), signed_fixed(b.low), signed_fixed(b.high),
@@ -141,11 +146,20 @@ std::string grid_line(const GridAxis& a) {
 std::string legend(const SweepSummary& s) {
   std::string out = "± is the sample standard deviation over seeds. ";
   if (!s.tasks.empty()) {
-    out += fmt::format("Δ best: {} {} of the configuration minus the best one's, on the runs of one seed both finished, "
-                       "with the {:.0f}% interval of a paired bootstrap ({} resamples over items); * marks an interval "
-                       "that excludes 0. ",
-                       s.tasks[s.sort_task].name, s.tasks[s.sort_task].metric, 100.0 * (1.0 - s.bootstrap.alpha),
-                       s.bootstrap.resamples);
+    const SweepTask& t = s.tasks[s.sort_task];
+    const double level = 100.0 * (1.0 - s.bootstrap.alpha);
+    if (!s.seeds.empty()) {
+      out += fmt::format("Δ best: the mean {} {} over seeds of the configuration minus the best one's, with the {:.0f}% "
+                         "Welch t interval from the between-seed spread (a side with one finished run is assumed to "
+                         "vary as the other; where neither has two, a paired bootstrap over items on one seed); * "
+                         "marks an interval that excludes 0. ",
+                         t.name, t.metric, level);
+    } else {
+      out += fmt::format("Δ best: {} {} of the configuration minus the best one's, with the {:.0f}% interval of a "
+                         "paired bootstrap ({} resamples over items), which covers item noise, not another seed's "
+                         "(sweep with --seeds N for that); * marks an interval that excludes 0. ",
+                         t.name, t.metric, level, s.bootstrap.resamples);
+    }
   }
   return out + "Grid values that differ from the best configuration's are highlighted.";
 }
@@ -549,6 +563,12 @@ SweepSummary summarize_sweep(const SweepPlan& plan, const std::vector<SweepRunOu
         }
         break;
       }
+      const SweepScore& mine_scores = c.scores[s.sort_task];
+      const SweepScore& best_scores = s.configs[0].scores[s.sort_task];
+      if (!s.seeds.empty() && mine_scores.runs > 0 && best_scores.runs > 0) {
+        c.vs_best_seeds =
+            seed_test(seed_spread(best_scores.values), seed_spread(mine_scores.values), s.bootstrap.alpha);
+      }
     }
   }
 
@@ -607,6 +627,13 @@ std::string sweep_to_json(const SweepSummary& s) {
                  {"low", b.low}, {"high", b.high}, {"items", b.items}, {"excludes_zero", b.excludes_zero()}};
     } else if (!c.vs_best_note.empty()) {
       vs_best = {{"note", c.vs_best_note}};
+    }
+    if (c.vs_best_seeds) {  // what Δ best shows when the sweep has seeds
+      const SeedTest& t = *c.vs_best_seeds;
+      if (vs_best.is_null()) vs_best = json::object();
+      vs_best["task"] = s.tasks[s.sort_task].name;
+      vs_best["seeds"] = {{"delta", t.delta}, {"low", t.low}, {"high", t.high}, {"df", t.df},
+                          {"runs", c.scores[s.sort_task].runs}, {"excludes_zero", t.excludes_zero()}};
     }
     configs.push_back({{"rank", i + 1},
                        {"name", c.name},
@@ -667,7 +694,7 @@ std::string render_sweep_markdown(const SweepSummary& s) {
   out += "## Runs\n\n" + runs.str() + "\n";
   std::vector<std::string> notes = s.notes;
   for (const auto& c : s.configs) {
-    if (!c.vs_best && !c.vs_best_note.empty() && &c != &s.configs.front()) notes.push_back(c.name + ": no interval, " + c.vs_best_note);
+    if (!c.vs_best && !c.vs_best_seeds && !c.vs_best_note.empty() && &c != &s.configs.front()) notes.push_back(c.name + ": no interval, " + c.vs_best_note);
   }
   if (!notes.empty()) {
     out += "## Notes\n\n";
@@ -743,7 +770,7 @@ std::string render_sweep_html(const SweepSummary& s) {
   std::vector<std::string> notes = s.notes;
   for (std::size_t i = 1; i < s.configs.size(); ++i) {
     const auto& c = s.configs[i];
-    if (!c.vs_best && !c.vs_best_note.empty()) notes.push_back(c.name + ": no interval, " + c.vs_best_note);
+    if (!c.vs_best && !c.vs_best_seeds && !c.vs_best_note.empty()) notes.push_back(c.name + ": no interval, " + c.vs_best_note);
   }
   if (!notes.empty()) {
     out += "<ul class=\"note\">\n";

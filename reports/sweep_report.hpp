@@ -100,6 +100,10 @@ struct SweepConfigSummary {
   std::optional<BootstrapResult> vs_best;
   std::string vs_best_note;
   std::string vs_best_seed;  // which runs were paired: "seed 42"
+  // With seeds: Welch's t interval of the sort task's mean over seeds, this configuration − the best, from
+  // the between-seed spread (as compare does); set when either side has two finished runs or more. Δ best
+  // shows it rather than the item bootstrap, which covers one seed's item noise and not the seeds'.
+  std::optional<SeedTest> vs_best_seeds;
 };
 
 struct SweepTask {

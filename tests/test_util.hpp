@@ -22,7 +22,12 @@ class TempDir {
     path_ = std::filesystem::temp_directory_path() / ("sentbench-test-" + std::to_string(rd()) + std::to_string(rd()));
     std::filesystem::create_directories(path_);
   }
+  // $SENTBENCH_KEEP_TEST_DIRS keeps the folder (to look at what a test wrote) and says where it is.
   ~TempDir() {
+    if (std::getenv("SENTBENCH_KEEP_TEST_DIRS")) {
+      std::fprintf(stderr, "kept %s\n", path_.c_str());
+      return;
+    }
     std::error_code ec;
     std::filesystem::remove_all(path_, ec);
   }

@@ -188,8 +188,9 @@ void add_regress(CLI::App& app, Action& action) {
       if (no_sig->count()) tol.significance = false, tol.origin["significance"] = "flag";
       if (throughput->count()) tol.throughput = args->flags.throughput, tol.origin["throughput"] = "flag";
       if (median) {
-        std::cout << fmt::format("baseline: median of the last {} passing run{} under {} (window {}; significance off: a median "
-                                 "of runs has no per-item scores for the paired bootstrap, so only the tolerances decide):\n",
+        std::cout << fmt::format("baseline: median of the last {} passing run{} under {} (window {}; a drop is significant "
+                                 "outside the window's prediction interval, as a median has no per-item scores to "
+                                 "bootstrap):\n",
                                  median->runs.size(), median->runs.size() == 1 ? "" : "s", args->history, args->window);
         for (const std::string& used : median->used) std::cout << "  " << used << '\n';
         for (const std::string& note : median->notes) std::cout << "  " << note << '\n';

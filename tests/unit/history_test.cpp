@@ -315,10 +315,34 @@ TEST(HistoryRegress, TheMedianBaselineUsesTheLastPassingRuns) {
   // The gate: 0.02 below the median regresses, 0.005 below does not; no bootstrap is claimed.
   const RegressionReport bad = check_against_median(m, night_report(12, window[2] - 0.02), Tolerances{});
   EXPECT_TRUE(bad.regressed());
-  EXPECT_FALSE(bad.tolerances.significance);
+  EXPECT_TRUE(bad.tolerances.significance);
+  EXPECT_EQ(bad.window_runs, 5u);
   const RegressionReport fine = check_against_median(m, night_report(12, window[2] - 0.005), Tolerances{});
   EXPECT_FALSE(fine.regressed()) << render_regressions(fine, "median", "current");
   for (const RegressionFinding& finding : fine.findings) EXPECT_THAT(finding.reason, ::testing::Not(HasSubstr("no bootstrap")));
+
+  // Significance from the window's spread, apart from the tolerance (loosened to 0.05 here): the 99%
+  // prediction interval of one more run (99%: the default for --history) is mean ± t(0.995, 4)·s·√(1 + 1/5),
+  // computed here by hand.
+  double mean = 0, ss = 0;
+  for (const double x : window) mean += x / 5;
+  for (const double x : window) ss += (x - mean) * (x - mean);
+  const double half = 4.604095 * std::sqrt(ss / 4) * std::sqrt(1.2);
+  Tolerances loose;
+  loose.main_score = 0.05;
+  const RegressionReport outside = check_against_median(m, night_report(12, mean - half - 0.002), loose);
+  EXPECT_TRUE(outside.regressed()) << render_regressions(outside, "median", "current");
+  EXPECT_THAT(outside.findings[0].reason, HasSubstr("a significant drop"));
+  EXPECT_THAT(outside.findings[0].reason, HasSubstr(fmt::format("[{:.4f}, {:.4f}]", mean - half, mean + half)));
+  const RegressionReport inside = check_against_median(m, night_report(12, mean - half + 0.002), loose);
+  EXPECT_FALSE(inside.regressed()) << render_regressions(inside, "median", "current");
+  EXPECT_THAT(inside.findings[0].reason, HasSubstr(": inside"));
+  EXPECT_THAT(render_regressions(inside, "median", "current"), HasSubstr("t prediction interval"));
+  // Two runs give no spread to test with: said, and only the tolerance decides.
+  const MedianBaseline two = median_baseline(history, 2, current, run_date(current));
+  const RegressionReport few = check_against_median(two, night_report(12, mean - 0.04), loose);
+  EXPECT_FALSE(few.regressed());
+  EXPECT_THAT(few.findings[0].reason, HasSubstr("not testable: 2 runs in the window"));
 
   // No passing run at all: say so and what to do.
   NightlyFolder failing(3, {0, 1, 2});
@@ -357,7 +381,7 @@ TEST(HistoryCli, RegressAgainstTheHistory) {
   auto r = test::run_cli("regress --history " + quoted(f.root) + " --current " + quoted(last));
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_THAT(r.output, HasSubstr("baseline: median of the last 5 passing runs"));
-  EXPECT_THAT(r.output, HasSubstr("significance not used"));
+  EXPECT_THAT(r.output, HasSubstr("prediction interval"));
 
   // The first night after the drop, against the five before it, regresses.
   const fs::path first_after = f.root / NightlyFolder::folder_name(17);

@@ -150,7 +150,35 @@ TEST(SweepReport, AggregatesSeedsSortsAndTestsAgainstTheBest) {
   EXPECT_LT(s.configs[2].vs_best->low, s.configs[2].vs_best->high);
   EXPECT_TRUE(s.configs[2].vs_best->excludes_zero());
   EXPECT_EQ(s.configs[2].vs_best_seed, "seed 42");
+  // With seeds, Δ best is Welch's t interval over the seed means: both sides have two runs whose scores
+  // differ by 0.01, so s = 0.01/√2 a side, se = √(2·s²/2) = 0.01/√2, df = 2, t(0.975, 2) = 4.302653.
+  ASSERT_TRUE(s.configs[2].vs_best_seeds);
+  const SeedTest& t = *s.configs[2].vs_best_seeds;
+  EXPECT_NEAR(t.delta, s.configs[2].scores[0].mean - best.mean, 1e-12);
+  EXPECT_NEAR(t.df, 2.0, 1e-9);
+  EXPECT_NEAR(t.high - t.low, 2 * 4.302653 * 0.01 / std::sqrt(2.0), 1e-5);
+  EXPECT_TRUE(t.excludes_zero());
+  // lr=3 finished one seed: that side is assumed to vary as the best does (df = 2 - 1).
+  ASSERT_TRUE(s.configs[1].vs_best_seeds);
+  EXPECT_NEAR(s.configs[1].vs_best_seeds->df, 1.0, 1e-12);
   EXPECT_THAT(s.notes, ::testing::Contains("lr=3,seed=43: failed (exit 1)"));
+}
+
+TEST(SweepReport, WithoutSeedsDeltaBestIsTheItemBootstrapAndSaysSo) {
+  const SweepPlan plan = plan_sweep({parse_grid_axis("train.lr=1,2")}, 1, 42);
+  std::vector<SweepRunOutcome> outcomes(plan.runs.size());
+  for (std::size_t r = 0; r < plan.runs.size(); ++r) {
+    std::vector<double> items = test::query_scores(60, 7);
+    for (double& x : items) x = x * 0.5 + 0.1 * static_cast<double>(r);
+    outcomes[r].status = "done";
+    outcomes[r].report = test::constructed_report(plan.runs[r].name, items, 4.0, 1000.0);
+  }
+  const SweepSummary s = summarize_sweep(plan, outcomes);
+  ASSERT_EQ(s.configs.size(), 2u);
+  EXPECT_FALSE(s.configs[1].vs_best_seeds);
+  ASSERT_TRUE(s.configs[1].vs_best);
+  EXPECT_NEAR(s.configs[1].vs_best->delta, -0.1, 1e-9);
+  EXPECT_THAT(render_sweep_markdown(s), HasSubstr("not another seed's"));
 }
 
 TEST(SweepReport, SortByAnotherTaskAndUnknownTask) {
@@ -199,6 +227,9 @@ TEST(SweepReport, WritesMarkdownHtmlAndJson) {
   EXPECT_EQ(j["configurations"][0]["settings"]["train.lr"], "2");
   EXPECT_EQ(j["configurations"][0]["scores"]["nfcorpus-mini"]["runs"], 2);
   EXPECT_LT(j["configurations"][2]["vs_best"]["high"].get<double>(), 0.0);
+  EXPECT_LT(j["configurations"][2]["vs_best"]["seeds"]["high"].get<double>(), 0.0);
+  EXPECT_EQ(j["configurations"][2]["vs_best"]["seeds"]["runs"], 2);
+  EXPECT_THAT(md, HasSubstr("Welch t interval from the between-seed spread"));
   EXPECT_EQ(j["sort_task"], "nfcorpus-mini");
 }
 
