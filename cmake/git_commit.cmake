@@ -7,9 +7,11 @@ execute_process(COMMAND git rev-parse --short=12 HEAD WORKING_DIRECTORY "${SRC}"
 if(NOT rc EQUAL 0 OR NOT commit)
   set(commit "unknown")
 else()
-  execute_process(COMMAND git diff-index --quiet HEAD -- WORKING_DIRECTORY "${SRC}" RESULT_VARIABLE dirty
-                  ERROR_QUIET)
-  if(NOT dirty EQUAL 0)
+  # `git status` compares contents where file times changed (diff-index alone would call a touched but
+  # unchanged file dirty).
+  execute_process(COMMAND git status --porcelain --untracked-files=no WORKING_DIRECTORY "${SRC}"
+                  OUTPUT_VARIABLE changes ERROR_QUIET)
+  if(changes)
     string(APPEND commit "-dirty")
   endif()
 endif()

@@ -105,15 +105,12 @@ std::string seconds_cell(double v) { return std::isfinite(v) && v > 0 ? human_se
 std::string vs_best_cell(const SweepSummary& s, std::size_t i) {
   const SweepConfigSummary& c = s.configs[i];
   if (i == 0 && c.finished > 0) return "best";
-  if (c.vs_best_seeds) {
-    const SeedTest& t = *c.vs_best_seeds;
+  const auto cell = [](const auto& t) {  // a SeedTest or a BootstrapResult
     return fmt::format("{} [{}, {}]{}", signed_fixed(t.delta), signed_fixed(t.low), signed_fixed(t.high),
                        t.excludes_zero() ? " *" : "");
-  }
-  if (!c.vs_best) return "-";
-  const BootstrapResult& b = *c.vs_best;
-  return fmt::format("{} [{}, {}]{}", signed_fixed(b.delta), signed_fixed(b.low), signed_fixed(b.high),
-                     b.excludes_zero() ? " *" : "");
+  };
+  if (c.vs_best_seeds) return cell(*c.vs_best_seeds);
+  return c.vs_best ? cell(*c.vs_best) : "-";
 }
 
 std::string seeds_cell(const SweepConfigSummary& c) { return fmt::format("{}/{}", c.finished, c.runs.size()); }
